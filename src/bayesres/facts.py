@@ -44,26 +44,44 @@ __all__ = [
 
 _TIER_CODES = {"1": "first", "new1": "new_first", "2": "second", "3": "third"}
 # County-level cities that appear in the lists without a county-level flag (public admin facts).
-_KNOWN_COUNTY_LEVEL = {"昆山市", "永城市", "阿拉尔市", "库尔勒市", "满洲里市", "义乌市", "珲春市",
-                       "绥芬河市", "延吉市", "同江市", "阿拉山口市"}
+_KNOWN_COUNTY_LEVEL = {
+    "昆山市",
+    "永城市",
+    "阿拉尔市",
+    "库尔勒市",
+    "满洲里市",
+    "义乌市",
+    "珲春市",
+    "绥芬河市",
+    "延吉市",
+    "同江市",
+    "阿拉山口市",
+}
 _BROADBAND_MAP = {
     "福州市(含平潭)": (["福州市"], "listed as 福州市(含平潭)"),
     "长株潭城市群": (["长沙市", "株洲市", "湘潭市"], "as part of 长株潭城市群"),
     "九龙坡区": (["重庆市"], "districts 九龙坡区 and 北碚区 only"),
     "北碚区": (["重庆市"], "districts 九龙坡区 and 北碚区 only"),
 }
-_PINYIN_FIX = {"重庆市": "Chongqing", "长沙市": "Changsha", "株洲市": "Zhuzhou", "湘潭市": "Xiangtan",
-               "福州市": "Fuzhou"}
+_PINYIN_FIX = {
+    "重庆市": "Chongqing",
+    "长沙市": "Changsha",
+    "株洲市": "Zhuzhou",
+    "湘潭市": "Xiangtan",
+    "福州市": "Fuzhou",
+}
 
 #: analysis column -> (list name, verification column, source_url column)
 LIST_COLUMNS: dict[str, tuple[str, str, str]] = {
     "tier_2020": ("city_tiers_yicai", "tier_verification", "tier_source_url"),
     "pilot_year": ("cbec_pilot_zones", "pilot_verification", "pilot_source_url"),
     "pilot_batch": ("cbec_pilot_zones", "pilot_verification", "pilot_source_url"),
-    "resource_type": ("resource_based_cities_2013", "resource_verification",
-                      "resource_source_url"),
-    "broadband_year": ("broadband_china_demo_cities", "broadband_verification",
-                       "broadband_source_url"),
+    "resource_type": ("resource_based_cities_2013", "resource_verification", "resource_source_url"),
+    "broadband_year": (
+        "broadband_china_demo_cities",
+        "broadband_verification",
+        "broadband_source_url",
+    ),
     "central": ("central_cities", "central_verification", "central_source_url"),
     "customs_host": ("customs_direct_districts", "customs_verification", "customs_source_url"),
 }
@@ -102,9 +120,14 @@ def _prefecture_names() -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     pilots = _read("cbec_pilot_zones.csv")
     pilots = pilots[pilots["admin_level_note"] == "prefecture-level or higher"]
-    frames = [pilots, _read("city_tiers_yicai.csv"), _read("resource_based_cities_2013.csv"),
-              _read("broadband_china_demo_cities.csv"), _read("central_cities.csv"),
-              _read("customs_direct_districts.csv")]
+    frames = [
+        pilots,
+        _read("city_tiers_yicai.csv"),
+        _read("resource_based_cities_2013.csv"),
+        _read("broadband_china_demo_cities.csv"),
+        _read("central_cities.csv"),
+        _read("customs_direct_districts.csv"),
+    ]
     for df in frames:
         for zh, py, prov in zip(df["name_zh"], df["name_pinyin"], df["province"], strict=True):
             for target in _BROADBAND_MAP.get(zh, ([zh], ""))[0]:
@@ -143,9 +166,14 @@ def city_facts() -> pd.DataFrame:
     fill("central", {k: True for k in cen.index}, False)
     fill("central_category", cen["category"].to_dict(), "")
     fill("central_source_url", cen["source_url"].to_dict(), "")
-    fill("central_verification",
-         {k: "unverified: " + v.split(" - ")[-1] if "not checked" in v else v
-          for k, v in cen["source_url"].items()}, "")
+    fill(
+        "central_verification",
+        {
+            k: "unverified: " + v.split(" - ")[-1] if "not checked" in v else v
+            for k, v in cen["source_url"].items()
+        },
+        "",
+    )
 
     res = _read("resource_based_cities_2013.csv").set_index("name_zh")
     fill("resource_type", res["type"].to_dict(), "")
@@ -235,8 +263,11 @@ _COLUMN_DOCS = {
     "tier_2020": ("", "Yicai 2020 tier: first / new_first / second / third; empty if unlisted"),
     "central": ("", "municipality, provincial capital or sub-provincial city (paper 003)"),
     "central_category": ("", "municipality / provincial_capital / sub_provincial_non_capital"),
-    "resource_type": ("", "2013 resource-based city type: growth / mature / declining / "
-                          "regenerative; empty if not resource-based"),
+    "resource_type": (
+        "",
+        "2013 resource-based city type: growth / mature / declining / "
+        "regenerative; empty if not resource-based",
+    ),
     "pilot_batch": ("", "first CBEC pilot-zone batch (1-7); 0 = never"),
     "pilot_year": ("year", "year of the first CBEC batch; 0 = never"),
     "pilot_document": ("", "State Council document of that batch"),
@@ -289,8 +320,12 @@ def _datasheet(df: pd.DataFrame) -> str:
             lst = next((v[0] for v in LIST_COLUMNS.values() if col in v[1:]), "")
             kind = "source URL(s)" if col.endswith("source_url") else "verification note"
             desc = f"{kind} of the {lst} list, as vendored; empty if the city is not listed"
-        lines += [f"[columns.{col}]", f"unit = {_toml_str(unit)}",
-                  f"description = {_toml_str(desc)}", ""]
+        lines += [
+            f"[columns.{col}]",
+            f"unit = {_toml_str(unit)}",
+            f"description = {_toml_str(desc)}",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -301,7 +336,9 @@ def write(out_dir: str | Path) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     df = city_facts()
-    csv_path = atomic_write_text(out / "city_facts.csv", df.to_csv(index=False, lineterminator="\n"))
+    csv_path = atomic_write_text(
+        out / "city_facts.csv", df.to_csv(index=False, lineterminator="\n")
+    )
     toml_path = atomic_write_text(out / "city_facts.toml", _datasheet(df))
     return csv_path, toml_path
 

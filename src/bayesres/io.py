@@ -37,9 +37,13 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Data
     p = Path(path)
     name = str(path)
     if not p.exists():
-        raise DataError("file not found", file=name, hint="Check the path (relative to the current directory).")
+        raise DataError(
+            "file not found", file=name, hint="Check the path (relative to the current directory)."
+        )
     if p.is_dir():
-        raise DataError("is a directory, not a data file", file=name, hint="Pass a CSV, Parquet or XLSX file.")
+        raise DataError(
+            "is a directory, not a data file", file=name, hint="Pass a CSV, Parquet or XLSX file."
+        )
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
         raise DataError(
@@ -48,7 +52,11 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Data
             hint="Use .csv, .parquet or .xlsx.",
         )
     if p.stat().st_size == 0:
-        raise DataError("file is empty", file=name, hint="Export the table again with a header row and data rows.")
+        raise DataError(
+            "file is empty",
+            file=name,
+            hint="Export the table again with a header row and data rows.",
+        )
     try:
         if SUPPORTED[suffix] == "CSV":
             df = _read_csv(p, name)
@@ -68,10 +76,17 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Data
     if df.shape[1] == 0:
         raise DataError("has no columns", file=name, hint="Add a header row with column names.")
     if len(df) == 0:
-        raise DataError("has a header but no data rows", file=name, hint="Add data rows below the header.")
+        raise DataError(
+            "has a header but no data rows", file=name, hint="Add data rows below the header."
+        )
     dup = df.columns[df.columns.duplicated()].tolist()
     if dup:
-        raise DataError("duplicated column names", file=name, column=[str(c) for c in dup], hint="Rename the columns so each name is unique.")
+        raise DataError(
+            "duplicated column names",
+            file=name,
+            column=[str(c) for c in dup],
+            hint="Rename the columns so each name is unique.",
+        )
     return df
 
 
@@ -87,13 +102,21 @@ def _read_csv(p: Path, name: str) -> pd.DataFrame:
             hint="Re-save the file as UTF-8 (for example 'Save as CSV UTF-8').",
         ) from None
     if not text.strip():
-        raise DataError("file is empty", file=name, hint="Export the table again with a header row and data rows.")
+        raise DataError(
+            "file is empty",
+            file=name,
+            hint="Export the table again with a header row and data rows.",
+        )
     import io as _io
 
     try:
         return pd.read_csv(_io.StringIO(text))
     except pd.errors.EmptyDataError:
-        raise DataError("file is empty", file=name, hint="Export the table again with a header row and data rows.") from None
+        raise DataError(
+            "file is empty",
+            file=name,
+            hint="Export the table again with a header row and data rows.",
+        ) from None
     except pd.errors.ParserError as exc:
         msg = str(exc).splitlines()[0]
         raise DataError(
@@ -162,13 +185,17 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False) -> Path:
+def atomic_write_csv(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False
+) -> Path:
     return atomic_write_text(path, df.to_csv(index=index, lineterminator="\n"))
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write JSON atomically; NaN and infinities become ``null`` (JSON has no NaN)."""
-    return atomic_write_text(path, json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+    return atomic_write_text(
+        path, json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n"
+    )
 
 
 def _clean(o: Any) -> Any:

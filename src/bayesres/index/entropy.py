@@ -127,7 +127,9 @@ class EntropyResult:
         return out
 
 
-def entropy_weights(x: np.ndarray, directions: np.ndarray, *, shift: float = ENTROPY_SHIFT) -> EntropyResult:
+def entropy_weights(
+    x: np.ndarray, directions: np.ndarray, *, shift: float = ENTROPY_SHIFT
+) -> EntropyResult:
     """The exact entropy weight method on a rows x indicators array."""
     z = normalise(x, directions, shift=shift)
     e, d, w = entropy_from_normalised(z)

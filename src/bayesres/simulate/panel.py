@@ -53,8 +53,9 @@ def default_effects(
     """The default tau(g, e, k): grows with event time, larger for early cohorts, tier-scaled."""
     treated = sorted(c for c in cohorts if c > 0)
     shift = {g: 0.25 * (len(treated) - 1 - r) for r, g in enumerate(treated)}
-    mult = dict(zip(tiers, np.linspace(0.5, 1.5, len(tiers)) if len(tiers) > 1 else [1.0],
-                    strict=True))
+    mult = dict(
+        zip(tiers, np.linspace(0.5, 1.5, len(tiers)) if len(tiers) > 1 else [1.0], strict=True)
+    )
 
     def tau(g: int, e: int, k: str) -> float:
         return float(mult[k] * (base + slope * e) + shift[g])
@@ -126,16 +127,18 @@ def simulate_staggered_panel(
     for i, t in zip(*np.nonzero(treated), strict=True):
         tau[i, t] = fx(int(cohort_of[i]), int(event[i, t]), tier_names[tier_of[i]])
 
-    df = pd.DataFrame({
-        "unit": np.repeat(np.arange(n_units), n_periods),
-        "period": np.tile(periods, n_units),
-        "tier": np.array(tier_names, dtype=object)[np.repeat(tier_of, n_periods)],
-        "cohort": np.repeat(cohort_of, n_periods).astype(np.int64),
-        "event_time": event.reshape(-1).astype(np.int64),
-        "treated": treated.reshape(-1).astype(np.int64),
-        "y0": y0.reshape(-1),
-        "tau": tau.reshape(-1),
-    })
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n_units), n_periods),
+            "period": np.tile(periods, n_units),
+            "tier": np.array(tier_names, dtype=object)[np.repeat(tier_of, n_periods)],
+            "cohort": np.repeat(cohort_of, n_periods).astype(np.int64),
+            "event_time": event.reshape(-1).astype(np.int64),
+            "treated": treated.reshape(-1).astype(np.int64),
+            "y0": y0.reshape(-1),
+            "tau": tau.reshape(-1),
+        }
+    )
     df["y"] = df["y0"] + df["tau"]
 
     tr = df[df["treated"] == 1]
@@ -151,11 +154,20 @@ def simulate_staggered_panel(
         params={
             "synthetic": True,
             "generator": "bayesres.simulate.panel:simulate_staggered_panel",
-            "seed": seed, "n_units": n_units, "n_periods": n_periods,
-            "first_period": first_period, "cohorts": dict(cohorts), "tiers": dict(tiers),
-            "mu": mu, "sigma_unit": sigma_unit, "sigma_tier": sigma_tier,
-            "sigma_year": sigma_year, "sigma_noise": sigma_noise, "rho": rho,
-            "tier_effects": eta.tolist(), "year_effects": gamma.tolist(),
+            "seed": seed,
+            "n_units": n_units,
+            "n_periods": n_periods,
+            "first_period": first_period,
+            "cohorts": dict(cohorts),
+            "tiers": dict(tiers),
+            "mu": mu,
+            "sigma_unit": sigma_unit,
+            "sigma_tier": sigma_tier,
+            "sigma_year": sigma_year,
+            "sigma_noise": sigma_noise,
+            "rho": rho,
+            "tier_effects": eta.tolist(),
+            "year_effects": gamma.tolist(),
         },
     )
     return df, truth

@@ -1,0 +1,200 @@
+"""Fitting: compile once per model structure, swap data, sample with an explicit seed.
+
+nutpie through PyMC is the default sampler (measured fastest here, notes/performance.md).
+``pm.sample`` recompiles on every call, so bayesres compiles a model once with
+``nutpie.compile_pymc_model`` and reuses it (``with_data``) for refits: index draws, SBC and
+coverage replications. Numba fast-math is switched off so that the same seed gives the same
+draws on a cold and a warm compile cache (notes/pymc6-arviz1.md pitfall P1).
+
+On divergences the fit is retried with target_accept 0.95, then 0.99, before giving up.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayesres.config import TARGET_ACCEPT_LADDER, SamplerSettings
+from bayesres.diagnostics import GateReport, check_gates
+from bayesres.errors import MissingDependencyError, SpecError
+
+__all__ = ["FitResult", "compile_model", "fit", "clear_compile_cache", "configure_pytensor"]
+
+_COMPILED: dict[Hashable, Any] = {}
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+
+
+def configure_pytensor() -> None:
+    """Bit-reproducible numba code (fast-math off), set before the first compile."""
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    if "numba__fastmath" not in flags:
+        os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "numba__fastmath=False") if f)
+    import pytensor
+
+    pytensor.config.numba__fastmath = False
+
+
+@dataclass
+class FitResult:
+    idata: Any
+    report: GateReport
+    seconds: dict[str, float] = field(default_factory=dict)
+    target_accept: float = 0.9
+    attempts: int = 1
+
+
+def clear_compile_cache() -> None:
+    _COMPILED.clear()
+
+
+def compile_model(model: Any, *, key: Hashable | None = None) -> Any:
+    """nutpie-compiled model, cached per ``key`` (a model-structure key; default: the model)."""
+    configure_pytensor()
+    import nutpie
+
+    k = key if key is not None else id(model)
+    if k not in _COMPILED:
+        _COMPILED[k] = nutpie.compile_pymc_model(model)
+    return _COMPILED[k]
+
+
+def _attach_data(idata: Any, model: Any) -> Any:
+    import xarray as xr
+    from pymc.backends.arviz import find_constants, find_observations
+
+    def _ds(values: Mapping[str, Any]) -> xr.Dataset:
+        out = {}
+        for name, val in values.items():
+            dims = model.named_vars_to_dims.get(name)
+            arr = np.asarray(val)
+            if dims and len(dims) == arr.ndim:
+                out[name] = xr.DataArray(
+                    arr,
+                    dims=dims,
+                    coords={
+                        d: list(model.coords[d])
+                        for d in dims
+                        if d in model.coords and model.coords[d] is not None
+                    },
+                )
+            else:
+                out[name] = xr.DataArray(arr)
+        return xr.Dataset(out)
+
+    idata["observed_data"] = _ds(find_observations(model))
+    consts = find_constants(model)
+    if consts:
+        idata["constant_data"] = _ds(consts)
+    return idata
+
+
+def fit(
+    model: Any,
+    *,
+    settings: SamplerSettings,
+    key: Hashable | None = None,
+    data: Mapping[str, Any] | None = None,
+    gate_vars: Sequence[str] | None = None,
+    derived: Callable[[Any], Mapping[str, np.ndarray]] | None = None,
+    retry: bool = True,
+    attach_data: bool = True,
+) -> FitResult:
+    """Sample ``model`` (optionally with new ``data`` for its ``pm.Data`` containers) and gate it."""
+    if settings.sampler not in SAMPLERS:
+        raise SpecError(
+            f"unknown sampler {settings.sampler!r}", hint=f"Use one of: {', '.join(SAMPLERS)}."
+        )
+    ladder = [settings.target_accept] + [
+        t for t in TARGET_ACCEPT_LADDER if t > settings.target_accept
+    ]
+    if not retry:
+        ladder = ladder[:1]
+    seconds: dict[str, float] = {}
+    result: FitResult | None = None
+    for attempt, ta in enumerate(ladder, start=1):
+        t0 = time.perf_counter()
+        idata = _sample_once(
+            model, settings=settings, key=key, data=data, target_accept=ta, seconds=seconds
+        )
+        seconds["sample"] = (
+            seconds.get("sample", 0.0)
+            + time.perf_counter()
+            - t0
+            - seconds.get("_compile_this", 0.0)
+        )
+        if attach_data and data is None:
+            _attach_data(idata, model)
+        extra = derived(idata) if derived is not None else None
+        report = check_gates(idata, var_names=gate_vars, derived=extra)
+        report.target_accept = ta
+        result = FitResult(
+            idata=idata, report=report, seconds=seconds, target_accept=ta, attempts=attempt
+        )
+        if report.divergences == 0:
+            break
+    seconds.pop("_compile_this", None)
+    assert result is not None
+    return result
+
+
+def _sample_once(
+    model: Any,
+    *,
+    settings: SamplerSettings,
+    key: Hashable | None,
+    data: Mapping[str, Any] | None,
+    target_accept: float,
+    seconds: dict[str, float],
+) -> Any:
+    seconds["_compile_this"] = 0.0
+    if settings.sampler == "nutpie":
+        import nutpie
+
+        t0 = time.perf_counter()
+        compiled = compile_model(model, key=key)
+        if data:
+            compiled = compiled.with_data(**data)
+        dt = time.perf_counter() - t0
+        seconds["compile"] = seconds.get("compile", 0.0) + dt
+        seconds["_compile_this"] = dt
+        return nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=settings.seed,
+            target_accept=target_accept,
+            save_warmup=False,
+            progress_bar=settings.progress,
+        )
+    configure_pytensor()
+    import pymc as pm
+
+    if settings.sampler == "numpyro":
+        try:
+            import numpyro  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError(
+                "the numpyro sampler is not installed", hint="pip install 'bayesres[jax]'"
+            ) from None
+    with model:
+        if data:
+            pm.set_data(dict(data))
+        return pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            random_seed=settings.seed,
+            nuts_sampler=settings.sampler,
+            target_accept=target_accept,
+            progressbar=settings.progress,
+            quiet=not settings.progress,
+            compute_convergence_checks=False,
+        )
