@@ -121,7 +121,7 @@ def integer_outcome_search(
     weights: np.ndarray,
     max_sweeps: int = 200,
 ) -> np.ndarray:
-    """Greedy +-1 coordinate search for integers in [lo, hi] whose OLS fit is near the targets.
+    """Greedy search (single +-1 steps and +1/-1 pair moves) for integers in [lo, hi] whose OLS fit is near the targets.
 
     Loss = sum_k weights_k (beta_k - target_k)^2 + (r2 - target_r2)^2; deterministic order.
     """
@@ -131,18 +131,19 @@ def integer_outcome_search(
         b, r2 = ols(v.astype(float), x)
         return float(np.sum(weights * (b - target_beta) ** 2) + (r2 - target_r2) ** 2)
 
+    moves = [((i,), (s,)) for i in range(n.size) for s in (-1, 1)]
+    moves += [((i, j), (1, -1)) for i in range(n.size) for j in range(n.size) if i != j]
     best = loss(n)
     for _ in range(max_sweeps):
         improved = False
-        for i in range(n.size):
-            for step in (-1, 1):
-                cand = n.copy()
-                cand[i] += step
-                if cand[i] < lo or cand[i] > hi:
-                    continue
-                val = loss(cand)
-                if val < best - 1e-15:
-                    n, best, improved = cand, val, True
+        for idx, steps in moves:
+            cand = n.copy()
+            cand[list(idx)] += steps
+            if cand.min() < lo or cand.max() > hi:
+                continue
+            val = loss(cand)
+            if val < best - 1e-15:
+                n, best, improved = cand, val, True
         if not improved:
             break
     return n
