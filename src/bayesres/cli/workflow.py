@@ -1,0 +1,3 @@
+"""``bayesres replicate`` and ``bayesres run SPEC`` (registered here)."""
+
+from __future__ import annotations
