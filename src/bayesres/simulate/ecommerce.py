@@ -14,7 +14,8 @@ Indicators (003 Table 1): latent u_ijt = a_j S_i + b_j t~ + 0.3 g_i t~ + s_noise
 eps_ijt) + beta_j E_it, with S_i a city scale (tier, central and pilot means), g_i city growth,
 alpha_ij city effects, eps AR(1) (rho 0.6), t~ = (year - 2016.5) / 4.5 and E_it >= 0 the latent
 treatment effect (cohort x event time x tier, damped for small and resource-based cities).
-x_ijt = lo_j + (hi_j - lo_j) exp(sigma_j (u~ - max u~)) with u~ = standardised u (pooled), and
+x_ijt = lo_j + (hi_j - lo_j) * rescaled expm1(sigma_j v) / sigma_j, v = u~ - max u~, u~ = pooled
+standardised u (convex for sigma_j > 0, concave below), and
 sigma_j root-found so that the pooled EWM divergence d_j = c w_j (methods.md section 7): the EWM
 weights equal Table 1. Counterfactual indicators use the same constants with E = 0, and the true
 effect on Resi is tau_it = Resi_it - sum_j w_j z0_ijt with z0 normalised by the observed min / max.
