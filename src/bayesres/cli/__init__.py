@@ -37,6 +37,7 @@ def _root(
 from bayesres.cli import analyses as _analyses  # noqa: E402,F401  (registers index / regress / did / run)
 from bayesres.cli import data as _data  # noqa: E402,F401  (registers the data group)
 from bayesres.cli import workflow as _workflow  # noqa: E402,F401  (registers replicate / run)
+from bayesres.cli import calibrate as _calibrate  # noqa: E402,F401  (registers calibrate)
 
 
 def main(argv: list[str] | None = None) -> int:

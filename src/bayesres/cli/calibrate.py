@@ -1,0 +1,3 @@
+"""``bayesres calibrate sbc | coverage``."""
+
+from __future__ import annotations
