@@ -1,0 +1,539 @@
+"""Frequentist twins of the staggered-DID quantities (methods.md §3.1-3.2, §3.8).
+
+Every estimator takes a validated :class:`~bayesres.validate.Panel` and returns tidy tables
+(:mod:`bayesres.summary`) whose ``quantity`` names follow CONTRACT.md:
+
+* ``twfe`` / ``split_twfe`` / ``interaction_twfe`` / ``event_study`` / ``sun_abraham``: pyfixest,
+  unit and time fixed effects, unit-clustered CRV1 standard errors (fixest small-sample defaults).
+* ``callaway_santanna``: moderndid (R ``did`` 2.5 parity), analytic standard errors.
+* ``bjs_imputation``: Borusyak-Jaravel-Spiess imputation in numpy. pyfixest's ``did2s`` (Gardner's
+  two-stage, the same point estimates) drops singleton fixed effects in its first stage and then
+  fails on panels such as mpdta, where the earliest cohort has one untreated period; hence our own.
+  Standard errors: BJS (2024) Theorem 3 conservative variance, clustered by unit, with the treated
+  residuals taken around the (cohort, period) cell means of the imputed effects.
+* ``dcdh_weights``: de Chaisemartin-D'Haultfœuille weights of the TWFE coefficient.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayesres.config import HDI_PROB
+from bayesres.did._design import (
+    COHORT,
+    TIME,
+    UNIT,
+    D,
+    Y,
+    design,
+    fe_basis,
+    fit_frame,
+    resolve_controls,
+)
+from bayesres.errors import SpecError
+from bayesres.summary import frequentist_row, tidy_frame
+from bayesres.validate import Panel
+
+__all__ = [
+    "BJSResult",
+    "CSResult",
+    "bjs_imputation",
+    "callaway_santanna",
+    "dcdh_weights",
+    "event_study",
+    "interaction_twfe",
+    "split_twfe",
+    "sun_abraham",
+    "twfe",
+]
+
+
+# --------------------------------------------------------------------------- pyfixest helpers
+
+
+def _feols(fml: str, data: pd.DataFrame, *, vcov: str = "CRV1", weights: str | None = None):
+    import pyfixest as pf
+
+    v = {vcov: UNIT} if vcov.upper().startswith("CRV") else vcov
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="pyfixest")
+        return pf.feols(fml, data=data, vcov=v, weights=weights)
+
+
+def _rows_from_fit(
+    fit,
+    names: dict[str, str],
+    *,
+    method: str,
+    level: float,
+    extra: dict | None = None,
+) -> list[dict]:
+    """Tidy rows for the coefficients in ``names`` (pyfixest name → quantity name)."""
+    tid = fit.tidy(alpha=1 - level)
+    rows = []
+    for coef, quantity in names.items():
+        if coef not in tid.index:
+            continue
+        r = tid.loc[coef]
+        row = frequentist_row(
+            quantity,
+            estimate=float(r["Estimate"]),
+            std_error=float(r["Std. Error"]),
+            method=method,
+            lower=float(r.iloc[4]),
+            upper=float(r.iloc[5]),
+            p_value=float(r["Pr(>|t|)"]),
+            level=level,
+        )
+        row["t"] = float(r["t value"])
+        row["n"] = int(fit._N)
+        row["adj_r2"] = float(fit._adj_r2)
+        row.update(extra or {})
+        rows.append(row)
+    return rows
+
+
+def _lincomb_row(
+    quantity: str, w: np.ndarray, beta: np.ndarray, vcov: np.ndarray, *, method: str, level: float
+) -> dict:
+    est = float(w @ beta)
+    se = float(np.sqrt(max(w @ vcov @ w, 0.0)))
+    return frequentist_row(quantity, estimate=est, std_error=se, method=method, level=level)
+
+
+def _fe_formula(y: str, rhs: Sequence[str]) -> str:
+    return f"{y} ~ {' + '.join(rhs)} | {UNIT} + {TIME}"
+
+
+# --------------------------------------------------------------------------- TWFE
+
+
+def twfe(
+    panel: Panel,
+    *,
+    controls: Sequence[str] | None = None,
+    treat: str | None = None,
+    outcome: str | None = None,
+    vcov: str = "CRV1",
+    weights: str | None = None,
+    level: float = HDI_PROB,
+) -> pd.DataFrame:
+    """TWFE ``y ~ D + X | unit + time`` with unit-clustered SE (003 Table 4).
+
+    ``controls=None`` uses the panel's controls; ``treat`` names a 0/1 column to use instead of
+    the cohort-implied treatment; ``weights`` a column of observation weights (PSM-DID).
+    Quantities ``TWFE`` and ``coef[<control>]``; extra columns ``t``, ``n``, ``adj_r2``.
+    """
+    ctrl = resolve_controls(panel, controls)
+    extra = [weights] if weights else []
+    data = fit_frame(panel, controls=ctrl, treat=treat, outcome=outcome, extra=extra)
+    fit = _feols(_fe_formula(Y, [D, *ctrl]), data, vcov=vcov, weights=weights)
+    names = {D: "TWFE", **{c: f"coef[{c}]" for c in ctrl}}
+    return tidy_frame(_rows_from_fit(fit, names, method=f"TWFE-{vcov}", level=level))
+
+
+def split_twfe(
+    panel: Panel,
+    *,
+    by: str,
+    controls: Sequence[str] | None = None,
+    level: float = HDI_PROB,
+) -> pd.DataFrame:
+    """TWFE fitted separately within each level of the unit attribute ``by`` (003 Table 7).
+
+    Quantities ``TWFE[<level>]``; column ``n`` holds each subsample's observations.
+    """
+    ctrl = resolve_controls(panel, controls)
+    data = fit_frame(panel, controls=ctrl, extra=[by])
+    rows = []
+    for lev in sorted(data[by].unique(), key=str):
+        sub = data[data[by] == lev]
+        if sub[D].nunique() < 2:
+            continue
+        fit = _feols(_fe_formula(Y, [D, *ctrl]), sub)
+        rows += _rows_from_fit(
+            fit, {D: f"TWFE[{lev}]"}, method="TWFE-CRV1 split sample", level=level
+        )
+    return tidy_frame(rows)
+
+
+def interaction_twfe(
+    panel: Panel,
+    *,
+    by: str,
+    controls: Sequence[str] | None = None,
+    level: float = HDI_PROB,
+) -> pd.DataFrame:
+    """One TWFE with a treatment dummy per level of ``by`` (common unit and time FE).
+
+    Quantities ``TWFE[<level>]`` and ``TWFE_diff[<level>-<first level>]`` (delta method from the
+    clustered covariance).
+    """
+    ctrl = resolve_controls(panel, controls)
+    data = fit_frame(panel, controls=ctrl, extra=[by])
+    levels = sorted(data[by].unique(), key=str)
+    cols = []
+    for j, lev in enumerate(levels):
+        name = f"d_lev{j}"
+        data[name] = data[D] * (data[by] == lev).to_numpy()
+        cols.append(name)
+    fit = _feols(_fe_formula(Y, [*cols, *ctrl]), data)
+    method = "TWFE-CRV1 interaction"
+    rows = _rows_from_fit(
+        fit,
+        {c: f"TWFE[{lev}]" for c, lev in zip(cols, levels, strict=True)},
+        method=method,
+        level=level,
+    )
+    names = list(fit._coefnames)
+    beta, vc = np.asarray(fit._beta_hat), np.asarray(fit._vcov)
+    ref = cols[0]
+    for c, lev in zip(cols[1:], levels[1:], strict=True):
+        if c in names and ref in names:
+            w = np.zeros(len(names))
+            w[names.index(c)], w[names.index(ref)] = 1.0, -1.0
+            rows.append(
+                _lincomb_row(
+                    f"TWFE_diff[{lev}-{levels[0]}]", w, beta, vc, method=method, level=level
+                )
+            )
+    return tidy_frame(rows)
+
+
+# --------------------------------------------------------------------------- event study
+
+
+def event_study(
+    panel: Panel,
+    *,
+    leads: int = 4,
+    lags: int = 4,
+    controls: Sequence[str] | None = None,
+    level: float = HDI_PROB,
+) -> pd.DataFrame:
+    """Binned TWFE event study (003 Figure 1): dummies for e = -leads..lags except -1.
+
+    The end points bin everything beyond them (e <= -leads, e >= lags); never-treated units
+    have all dummies 0. Quantities ``ES[<e>]``; column ``binned`` marks the end bins.
+    """
+    if leads < 2 or lags < 0:
+        raise SpecError("event_study needs leads >= 2 and lags >= 0")
+    ctrl = resolve_controls(panel, controls)
+    data = fit_frame(panel, controls=ctrl)
+    g, t = data[COHORT].to_numpy(), data[TIME].to_numpy()
+    e = np.where(g > 0, np.clip(t - g, -leads, lags), -1)
+    names, binned = {}, {}
+    for k in range(-leads, lags + 1):
+        if k == -1:
+            continue
+        col = f"es_{'m' if k < 0 else 'p'}{abs(k)}"
+        data[col] = ((g > 0) & (e == k)).astype(float)
+        if data[col].any():
+            names[col] = f"ES[{k}]"
+            binned[f"ES[{k}]"] = k in (-leads, lags)
+    fit = _feols(_fe_formula(Y, [*names, *ctrl]), data)
+    out = tidy_frame(_rows_from_fit(fit, names, method="event study TWFE-CRV1", level=level))
+    out["event_time"] = [int(q[3:-1]) for q in out["quantity"]]
+    out["binned"] = out["quantity"].map(binned)
+    return out
+
+
+# --------------------------------------------------------------------------- Callaway-Sant'Anna
+
+
+@dataclass(frozen=True)
+class CSResult:
+    """Callaway-Sant'Anna ATT(g,t) cells and aggregations (tidy tables), plus moderndid objects."""
+
+    att_gt: pd.DataFrame
+    aggregates: pd.DataFrame
+    raw: object = None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return pd.concat([self.att_gt, self.aggregates], ignore_index=True)
+
+
+def callaway_santanna(
+    panel: Panel,
+    *,
+    control_group: str = "never",
+    controls: Sequence[str] = (),
+    est_method: str = "dr",
+    level: float = HDI_PROB,
+) -> CSResult:
+    """Callaway & Sant'Anna (2021) via moderndid (varying base period, analytic SEs).
+
+    ``control_group`` "never" or "notyet". Quantities: ``ATT_gt[<g>,<t>]``; ``ATT`` (simple),
+    ``ATT_group[<g>]`` and overall ``ATT_group``, ``ATT_dynamic[<e>]`` (leads negative) and overall
+    ``ATT_dynamic`` (mean over e >= 0), ``ATT_calendar[<t>]`` and overall ``ATT_calendar``.
+    """
+    import moderndid
+
+    groups = {"never": "nevertreated", "notyet": "notyettreated"}
+    if control_group not in groups:
+        raise SpecError(f"control_group must be 'never' or 'notyet', not {control_group!r}")
+    ctrl = tuple(controls)
+    data = fit_frame(panel, controls=ctrl)
+    xf = f"~ {' + '.join(ctrl)}" if ctrl else None
+    method = f"CS-{est_method}-{control_group}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = moderndid.att_gt(
+            data,
+            yname=Y,
+            tname=TIME,
+            idname=UNIT,
+            gname=COHORT,
+            xformla=xf,
+            est_method=est_method,
+            control_group=groups[control_group],
+            boot=False,
+            cband=False,
+            allow_unbalanced_panel=not panel.balanced,
+            alpha=1 - level,
+        )
+        aggs = {
+            k: moderndid.aggte(res, type=k, boot=False, cband=False, alpha=1 - level)
+            for k in ("simple", "group", "dynamic", "calendar")
+        }
+
+    def row(q: str, est: float, se: float) -> dict:
+        return frequentist_row(
+            q, estimate=float(est), std_error=float(se), method=method, level=level
+        )
+
+    cells = [
+        row(f"ATT_gt[{int(g)},{int(t)}]", a, s)
+        for g, t, a, s in zip(res.groups, res.times, res.att_gt, res.se_gt, strict=True)
+    ]
+    agg_rows = [row("ATT", aggs["simple"].overall_att, aggs["simple"].overall_se)]
+    for kind, term in (
+        ("group", "ATT_group"),
+        ("dynamic", "ATT_dynamic"),
+        ("calendar", "ATT_calendar"),
+    ):
+        a = aggs[kind]
+        agg_rows.append(row(term, a.overall_att, a.overall_se))
+        for k, est, se in zip(a.event_times, a.att_by_event, a.se_by_event, strict=True):
+            agg_rows.append(row(f"{term}[{int(k)}]", est, se))
+    return CSResult(
+        att_gt=tidy_frame(cells), aggregates=tidy_frame(agg_rows), raw={"att_gt": res, **aggs}
+    )
+
+
+# --------------------------------------------------------------------------- Sun-Abraham
+
+
+def sun_abraham(panel: Panel, *, level: float = HDI_PROB) -> pd.DataFrame:
+    """Sun & Abraham (2021) interaction-weighted estimator by a saturated pyfixest regression.
+
+    ``y ~ sum_{g, t != g-1} 1{G=g, time=t} | unit + time`` with the never-treated units as control
+    (the last-treated cohort, on periods before it adopts, when there are none). Cells
+    ``SA_gt[<g>,<t>]`` (leads are long differences to g-1); ``SA_dynamic[<e>]`` weights cohorts
+    by their size among cohorts observed at e; ``SA`` weights post cells by cohort size (as CS
+    simple). SEs: clustered covariance, weights treated as fixed.
+    """
+    data = fit_frame(panel)
+    g_all = data[COHORT].to_numpy()
+    cohorts = [int(c) for c in panel.cohorts]
+    if not (g_all == 0).any():
+        last = max(cohorts)
+        data = data[data[TIME] < last].copy()
+        data.loc[data[COHORT] == last, COHORT] = 0
+        cohorts = cohorts[:-1]
+    g, t = data[COHORT].to_numpy(), data[TIME].to_numpy()
+    periods = sorted(set(t.tolist()))
+    cols, cell = [], {}
+    sizes = data.drop_duplicates(UNIT).groupby(COHORT).size()
+    for c in cohorts:
+        for p in periods:
+            if p == c - 1:
+                continue
+            name = f"sa_{c}_{p}"
+            mask = (g == c) & (t == p)
+            if mask.any():
+                data[name] = mask.astype(float)
+                cols.append(name)
+                cell[name] = (c, p)
+    fit = _feols(_fe_formula(Y, cols), data)
+    method = "Sun-Abraham (saturated TWFE-CRV1)"
+    rows = _rows_from_fit(
+        fit, {k: f"SA_gt[{c},{p}]" for k, (c, p) in cell.items()}, method=method, level=level
+    )
+    names = list(fit._coefnames)
+    beta, vc = np.asarray(fit._beta_hat), np.asarray(fit._vcov)
+
+    def weights(select) -> np.ndarray:
+        w = np.zeros(len(names))
+        for k, (c, p) in cell.items():
+            if k in names and select(c, p):
+                w[names.index(k)] = sizes[c]
+        return w / w.sum() if w.sum() else w
+
+    events = sorted({p - c for c, p in cell.values()})
+    for e in events:
+        w = weights(lambda c, p, e=e: p - c == e)
+        if w.any():
+            rows.append(_lincomb_row(f"SA_dynamic[{e}]", w, beta, vc, method=method, level=level))
+    w = weights(lambda c, p: p >= c)
+    rows.append(_lincomb_row("SA", w, beta, vc, method=method, level=level))
+    return tidy_frame(rows)
+
+
+# --------------------------------------------------------------------------- BJS imputation
+
+
+@dataclass(frozen=True)
+class BJSResult:
+    """BJS imputation: per-cell, overall and by-event tables, and the per-observation effects."""
+
+    cells: pd.DataFrame
+    overall: pd.DataFrame
+    by_event: pd.DataFrame
+    tau: pd.DataFrame  # treated observations: unit, time, cohort, event_time, tau
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return pd.concat([self.cells, self.overall, self.by_event], ignore_index=True)
+
+
+def _impute(
+    y: np.ndarray, unit: np.ndarray, time: np.ndarray, x: np.ndarray, treated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit unit + time FE (+ x) on untreated rows; return (y - ŷ0, Z0 basis, Z1 rows projector).
+
+    Returns tau_hat for every row (residual on untreated rows), the orthonormal basis Q0 of the
+    untreated design and the treated rows' coordinates in it, for the BJS variance.
+    """
+    n_u, n_t = int(unit.max()) + 1, int(time.max()) + 1
+    z = np.zeros((len(y), n_u + n_t), dtype=float)
+    z[np.arange(len(y)), unit] = 1.0
+    z[np.arange(len(y)), n_u + time] = 1.0
+    if x.shape[1]:
+        z = np.column_stack([z, x])
+    z0 = z[~treated]
+    coef, *_ = np.linalg.lstsq(z0, y[~treated], rcond=None)
+    # every treated unit / period needs an untreated row to impute from
+    seen_u = np.zeros(n_u, dtype=bool)
+    seen_u[unit[~treated]] = True
+    seen_t = np.zeros(n_t, dtype=bool)
+    seen_t[time[~treated]] = True
+    if not (seen_u[unit[treated]].all() and seen_t[time[treated]].all()):
+        raise SpecError(
+            "imputation needs at least one untreated period per treated unit and an untreated "
+            "unit in every treated period",
+            hint="Drop always-treated units or periods in which every unit is treated.",
+        )
+    return y - z @ coef, z0, z[treated]
+
+
+def bjs_imputation(
+    panel: Panel,
+    *,
+    controls: Sequence[str] = (),
+    level: float = HDI_PROB,
+) -> BJSResult:
+    """Borusyak-Jaravel-Spiess (2024) imputation estimator (numpy).
+
+    Fit alpha_i + gamma_t (+ X'beta) on untreated observations, tau_it = y_it - ŷ_it(0) on treated
+    ones. ``BJS_gt[<g>,<t>]`` = mean over the cell; ``BJS`` = equal weight per treated observation;
+    ``BJS_dynamic[<e>]`` = mean over treated observations at event time e.
+    """
+    ctrl = tuple(controls)
+    dz = design(panel, controls=ctrl)
+    treated = dz.d > 0.5
+    resid, z0, z1 = _impute(dz.y, dz.unit, dz.time, dz.x, treated)
+    tau = resid[treated]
+    g = dz.cohort[treated]
+    tt = dz.periods[dz.time[treated]]
+    e = tt - g
+    # BJS Theorem 3 variance: v_treated = w, v_untreated = -Z0 (Z0'Z0)^+ Z1' w; clustered by unit
+    z0_pinv = np.linalg.pinv(z0)  # (k, n0): (Z0'Z0)^+ Z0'
+    cell_key = pd.MultiIndex.from_arrays([g, tt])
+    cell_mean = pd.Series(tau).groupby([g, tt]).transform("mean").to_numpy()
+    eps_treated = tau - cell_mean
+    eps_untreated = resid[~treated]
+    u_tr, u_un = dz.unit[treated], dz.unit[~treated]
+
+    def estimate(w: np.ndarray) -> tuple[float, float]:
+        v_un = -(z0_pinv.T @ (z1.T @ w))
+        score = np.bincount(u_tr, w * eps_treated, minlength=dz.n_units) + np.bincount(
+            u_un, v_un * eps_untreated, minlength=dz.n_units
+        )
+        return float(w @ tau), float(np.sqrt(np.sum(score**2)))
+
+    method = "BJS imputation"
+
+    def row(q: str, mask: np.ndarray) -> dict:
+        w = mask / mask.sum()
+        est, se = estimate(w)
+        r = frequentist_row(q, estimate=est, std_error=se, method=method, level=level)
+        r["n_obs"] = int(mask.sum())
+        return r
+
+    cells = [
+        row(f"BJS_gt[{int(a)},{int(b)}]", (g == a) & (tt == b))
+        for a, b in sorted(set(cell_key.tolist()))
+    ]
+    by_event = [row(f"BJS_dynamic[{int(k)}]", e == k) for k in sorted(set(e.tolist()))]
+    overall = [row("BJS", np.ones_like(tau, dtype=bool))]
+    units = np.asarray(pd.factorize(panel.frame[panel.unit], sort=True)[1])
+    tau_df = pd.DataFrame(
+        {"unit": units[dz.unit[treated]], "time": tt, "cohort": g, "event_time": e, "tau": tau}
+    )
+    return BJSResult(
+        cells=tidy_frame(cells),
+        overall=tidy_frame(overall),
+        by_event=tidy_frame(by_event),
+        tau=tau_df,
+    )
+
+
+# --------------------------------------------------------------------------- dCDH weights
+
+
+def dcdh_weights(panel: Panel, *, controls: Sequence[str] = ()) -> pd.DataFrame:
+    """de Chaisemartin & D'Haultfœuille (2020) weights of the TWFE coefficient per treated cell.
+
+    w_it = e_it / sum_{D=1} e_it with e the residual of D on unit + time FE (+ controls); the cell
+    weight w_gt sums w_it over the cell (it is constant within a cell on a balanced panel) and
+    sum_it w_it tau_BJS_it = beta_TWFE exactly without controls (then also sum_gt w_gt
+    tau_BJS_gt). Columns cohort, time, event_time, n_obs, weight, negative, tau_bjs (cell mean),
+    contribution (sum of w_it tau_it over the cell; the column sums to beta_TWFE).
+    """
+    ctrl = tuple(controls)
+    dz = design(panel, controls=ctrl)
+    q = fe_basis(dz.unit, dz.time, dz.x if ctrl else None)
+    eps = dz.d - q @ (q.T @ dz.d)
+    treated = dz.d > 0.5
+    w = eps[treated] / eps[treated].sum()
+    tau = bjs_imputation(panel, controls=ctrl).tau  # treated rows, same order
+    out = (
+        pd.DataFrame(
+            {
+                "cohort": tau["cohort"],
+                "time": tau["time"],
+                "weight": w,
+                "tau": tau["tau"],
+                "contribution": w * tau["tau"].to_numpy(),
+            }
+        )
+        .groupby(["cohort", "time"], as_index=False)
+        .agg(
+            weight=("weight", "sum"),
+            n_obs=("weight", "size"),
+            tau_bjs=("tau", "mean"),
+            contribution=("contribution", "sum"),
+        )
+    )
+    out["event_time"] = out["time"] - out["cohort"]
+    out["negative"] = out["weight"] < 0
+    return out[
+        ["cohort", "time", "event_time", "n_obs", "weight", "negative", "tau_bjs", "contribution"]
+    ]
