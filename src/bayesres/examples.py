@@ -37,7 +37,9 @@ def build_eight_schools(
     y = EIGHT_SCHOOLS_Y if y is None else np.asarray(y, dtype=float)
     sigma = EIGHT_SCHOOLS_SIGMA if sigma is None else np.asarray(sigma, dtype=float)
     if y.shape != sigma.shape or y.ndim != 1:
-        raise ValueError(f"y and sigma must be 1-D of equal length, got {y.shape} and {sigma.shape}")
+        raise ValueError(
+            f"y and sigma must be 1-D of equal length, got {y.shape} and {sigma.shape}"
+        )
     schools = SCHOOLS if len(y) == len(SCHOOLS) else tuple(f"s{i}" for i in range(len(y)))
     with pm.Model(coords={"school": schools}) as model:
         y_obs = pm.Data("y_obs", y, dims="school")
