@@ -52,3 +52,95 @@ def build_eight_schools(
             theta = pm.Deterministic("theta", mu + tau * theta_z, dims="school")
         pm.Normal("y", theta, sigma, observed=y_obs, dims="school")
     return model
+
+
+def demo_result(
+    analysis: str = "regression",
+    *,
+    seed: int = 0,
+    failing: bool = False,
+    synthetic: bool = True,
+    quantities: tuple[str, ...] | None = None,
+) -> Any:
+    """A small, self-consistent ``AnalysisResult`` with made-up numbers (no model is fitted).
+
+    For report, CLI and orchestration tests and documentation screenshots only: estimates are
+    seeded normal draws summarised like a posterior, the frequentist twin is a perturbed copy, and
+    ``failing=True`` attaches a gate report that fails on bulk ESS and divergences.
+    """
+    import pandas as pd
+
+    from bayesres.diagnostics import GateReport
+    from bayesres.results import AnalysisResult, DataInfo
+
+    defaults = {
+        "index": ("weight[gdp_pc]", "weight[savings]", "dimension_weight[economic]"),
+        "regression": ("intercept", "slope", "slope[first]", "slope_diff[first-other]", "sigma"),
+        "did": ("ATT", "ATT_tier[first]", "ATT_tier[other]", "TWFE"),
+    }
+    names = quantities or defaults.get(analysis, ("theta",))
+    rng = np.random.default_rng(seed)
+    rows_b, rows_f = [], []
+    for j, q in enumerate(names):
+        centre = float(rng.normal(0.1 * (j + 1), 0.05))
+        draws = rng.normal(centre, 0.04 + 0.01 * j, size=2000)
+        lo, hi = np.quantile(draws, [0.025, 0.975])
+        rows_b.append(
+            {
+                "quantity": q,
+                "estimate": draws.mean(),
+                "std_error": draws.std(ddof=1),
+                "lower": lo,
+                "upper": hi,
+                "level": 0.95,
+                "p_positive": float((draws > 0).mean()),
+                "method": "demo-posterior",
+            }
+        )
+        est = centre + float(rng.normal(0, 0.01))
+        se = 0.045 + 0.01 * j
+        rows_f.append(
+            {
+                "quantity": q,
+                "estimate": est,
+                "std_error": se,
+                "lower": est - 1.96 * se,
+                "upper": est + 1.96 * se,
+                "level": 0.95,
+                "p_value": 0.05,
+                "method": "demo-OLS",
+            }
+        )
+    if failing:
+        rep = GateReport(
+            r_hat_max=1.02, ess_bulk_min=55.0, ess_tail_min=80.0, divergences=3, bfmi_min=0.8
+        )
+        rep.messages = [
+            "bulk ESS 55 < 400 (demo)",
+            "tail ESS 80 < 400 (demo)",
+            "3 divergent transitions",
+        ]
+        rep.passed = False
+    else:
+        rep = GateReport(
+            r_hat_max=1.002, ess_bulk_min=900.0, ess_tail_min=800.0, divergences=0, bfmi_min=0.9
+        )
+    estimates = pd.DataFrame(rows_b)
+    frequentist = pd.DataFrame(rows_f)
+
+    def _figure() -> Any:
+        from bayesres.checks import forest_overlay
+        from bayesres.compare import compare_tables
+
+        return forest_overlay(compare_tables(estimates, frequentist), title=f"demo {analysis}")
+
+    return AnalysisResult(
+        analysis=analysis,
+        data=DataInfo(source="demo", sha256=None, n_rows=38, synthetic=synthetic),
+        settings={"seed": seed, "draws": 1000, "chains": 4, "sampler": "demo"},
+        estimates=estimates,
+        frequentist=frequentist,
+        diagnostics=rep if analysis != "index" else None,
+        figures={"forest": _figure},
+        notes=["demo result: made-up numbers for tests and screenshots"],
+    )
