@@ -49,12 +49,19 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], source: str, what
     missing = [c for c in columns if c not in df.columns]
     if missing:
         avail = ", ".join(map(str, list(df.columns)[:12]))
-        more = " …" if df.shape[1] > 12 else ""
+        more = " ..." if df.shape[1] > 12 else ""
+        near = {str(c).strip().casefold(): str(c) for c in df.columns}
+        close = near.get(str(missing[0]).strip().casefold())
+        hint = (
+            f"Did you mean {close!r}? Pass the exact column name (spaces and case count)."
+            if close is not None
+            else "Pass the right column name with the matching option or rename the column."
+        )
         raise DataError(
             f"{what} column not found (available: {avail}{more})",
             file=source,
             column=missing[0] if len(missing) == 1 else missing,
-            hint="Pass the right column name with the matching option or rename the column.",
+            hint=hint,
         )
 
 
@@ -67,6 +74,18 @@ def _numeric(
     out = df.copy()
     for col in columns:  # one column at a time so the first failing column is named alone
         raw = out[col]
+        if (
+            isinstance(raw.dtype, pd.DatetimeTZDtype)
+            or pd.api.types.is_datetime64_any_dtype(raw.dtype)
+            or pd.api.types.is_timedelta64_dtype(raw.dtype)
+        ):
+            raise DataError(
+                f"holds dates ({raw.dtype}), not numbers",
+                file=source,
+                column=col,
+                rows=sheet_rows(np.flatnonzero(raw.notna().to_numpy())),
+                hint="Store plain numbers (for a period column, the year as a whole number).",
+            )
         num = pd.to_numeric(raw, errors="coerce")
         bad_text = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
         if bad_text.size:
@@ -91,7 +110,13 @@ def _numeric(
             )
         out[col] = num.astype(float)
     checks = {c: pa.Column(float, nullable=False) for c in columns}
-    pa.DataFrameSchema(checks).validate(out[list(columns)])
+    try:
+        pa.DataFrameSchema(checks).validate(out[list(columns)])
+    except pa.errors.SchemaError as exc:  # pragma: no cover - the loop above catches these first
+        first = str(exc).splitlines()[0] if str(exc) else "schema check failed"
+        raise DataError(
+            first, file=source, column=list(columns), hint="Fix the column types."
+        ) from None
     if positive:
         for col in columns:
             nonpos = np.flatnonzero(out[col].to_numpy() <= 0)
@@ -170,6 +195,67 @@ def _rows_by_label(labels: pd.Series) -> dict[str, list[int]]:
     return out
 
 
+def _unit_tiers(
+    frame: pd.DataFrame, *, unit: str, tier: str, source: str, known: Sequence[str] | None
+) -> tuple[str, ...]:
+    """Tier labels of a long table (several rows per unit): one tier per unit, sizes in units.
+
+    Cleans ``frame[tier]`` in place (the frame is the validator's own copy).
+    """
+    labels = _text_column(frame, tier, source, "tier")
+    frame[tier] = labels
+    per_unit = frame.groupby(unit, sort=False)[tier].nunique()
+    if (per_unit > 1).any():
+        u = per_unit.index[per_unit > 1][0]
+        rows = np.flatnonzero((frame[unit] == u).to_numpy())
+        found = ", ".join(repr(t) for t in dict.fromkeys(frame[tier].iloc[rows]))
+        raise DataError(
+            f"unit {u!r} has more than one tier ({found})",
+            file=source,
+            column=tier,
+            rows=sheet_rows(rows),
+            hint="A unit belongs to one tier; give all its rows the same label.",
+        )
+    first = frame.drop_duplicates(unit)
+    return _check_tiers(
+        first[tier], source=source, column=tier, rows_of_tier=_rows_by_label(labels), known=known
+    )
+
+
+def _dup_keys(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, str]:
+    """Positions of rows sharing a key, and the first duplicated key for the message."""
+    dup = np.flatnonzero(frame.duplicated(subset=keys, keep=False).to_numpy())
+    if not dup.size:
+        return dup, ""
+    first = frame.iloc[dup[0]]
+    return dup, ", ".join(f"{k} {_show(first[k])}" for k in keys)
+
+
+def _show(v: object) -> str:
+    """A value for a message: strings quoted, numbers plain (no ``np.int64(...)``)."""
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (np.integer, np.floating)):
+        return f"{v.item():g}" if isinstance(v, np.floating) else str(int(v))
+    return str(v)
+
+
+def _whole_periods(frame: pd.DataFrame, time: str, source: str) -> pd.DataFrame:
+    """Numeric time column holding whole periods (years), returned as int."""
+    frame = _numeric(frame, [time], source)
+    nonint = np.flatnonzero((frame[time] % 1 != 0).to_numpy())
+    if nonint.size:
+        raise DataError(
+            f"time must be whole periods such as years (found {frame[time].iloc[nonint[0]]:g})",
+            file=source,
+            column=time,
+            rows=sheet_rows(nonint),
+            hint="Use integer periods (for quarters or months, number them 1, 2, 3 ...).",
+        )
+    frame[time] = frame[time].astype(int)
+    return frame
+
+
 # --------------------------------------------------------------------------- cross-section
 
 
@@ -223,6 +309,14 @@ class CrossSection:
             return [str(i + 1) for i in range(self.n)]
         return self.frame[self.unit].astype(str).tolist()
 
+    def summary(self) -> dict:
+        """Rows, units and tier sizes (in units, ordered as ``tiers``)."""
+        out: dict = {"rows": self.n, "units": self.n}
+        if self.tier:
+            sizes = self.frame[self.tier].value_counts()
+            out["tiers"] = {str(t): int(sizes[t]) for t in self.tiers}
+        return out
+
 
 def validate_cross_section(
     df: pd.DataFrame,
@@ -237,14 +331,18 @@ def validate_cross_section(
     log: bool = False,
     reference_tier: str | None = None,
     extra_numeric: Sequence[str] = (),
+    extra_positive: bool | None = None,
 ) -> CrossSection:
     """Validate a one-row-per-unit table for the regression analyses.
 
     ``outcome`` / ``predictor`` may be None for a design-only check (``bayesres data check``);
-    ``extra_numeric`` columns (e.g. yearly exports) are checked as numeric and, with ``log``, positive.
+    ``extra_numeric`` columns (e.g. yearly exports) are checked as numeric and positive when
+    ``extra_positive`` is true (None: same as ``log``), since an export ratio takes their logs.
     """
     controls = tuple(controls)
-    numeric = [c for c in (outcome, predictor, *controls, *extra_numeric) if c]
+    model_cols = [c for c in (outcome, predictor, *controls) if c]
+    extra = [c for c in extra_numeric if c and c not in model_cols]
+    numeric = model_cols + extra
     _require_columns(df, numeric, source, "numeric")
     _require_columns(df, [c for c in (unit, tier) if c], source, "label")
     frame = df.reset_index(drop=True).copy()
@@ -260,7 +358,10 @@ def validate_cross_section(
                 hint="Remove the duplicates or aggregate them first.",
             )
         frame[unit] = labels
-    frame = _numeric(frame, numeric, source, positive=log)
+    frame = _numeric(frame, model_cols, source, positive=log)
+    if extra:
+        pos = log if extra_positive is None else extra_positive
+        frame = _numeric(frame, extra, source, positive=pos)
     levels: tuple[str, ...] = ()
     if tier:
         labels = _text_column(frame, tier, source, "tier")
@@ -277,10 +378,13 @@ def validate_cross_section(
             )
         if reference_tier is not None:  # the reference goes last, like "other" in paper 001
             levels = tuple([t for t in levels if t != reference_tier] + [reference_tier])
-    if len(frame) <= len(numeric) + 1:
+    k = 1 + len(controls) + (1 if predictor else 0)  # intercept, predictor, controls
+    if predictor and len(frame) <= k:
         raise DataError(
-            f"only {len(frame)} rows for {len(numeric)} variables",
+            f"only {len(frame)} rows for {k} coefficients (intercept included)",
             file=source,
+            column=[c for c in (predictor, *controls) if c],
+            rows=sheet_rows(range(len(frame))),
             hint="A regression needs more rows than coefficients.",
         )
     return CrossSection(
@@ -301,12 +405,19 @@ def validate_cross_section(
 
 @dataclass(frozen=True)
 class IndicatorSpec:
-    """Indicators with their dimension and direction (+1 positive, -1 negative)."""
+    """Indicators with their dimension and direction (+1 positive, -1 negative).
+
+    ``source`` and ``origins`` (where each indicator is declared, e.g. ``row 4`` of a CSV spec or
+    ``[[indicator]] entry 3`` of a TOML spec) only serve error messages; they do not take part in
+    equality.
+    """
 
     indicators: tuple[str, ...]
     dimensions: tuple[str, ...]
     directions: tuple[int, ...]
     labels: tuple[str, ...] = ()
+    source: str = field(default="", compare=False)
+    origins: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def dimension_levels(self) -> tuple[str, ...]:
@@ -317,66 +428,126 @@ class IndicatorSpec:
         lookup = {d: i for i, d in enumerate(self.dimension_levels)}
         return np.array([lookup[d] for d in self.dimensions], dtype=int)
 
+    def origin(self, indicator: str) -> str:
+        """Where ``indicator`` is declared, for messages (``spec.csv row 4``); '' if unknown."""
+        if indicator not in self.indicators or not self.origins:
+            return self.source
+        where = self.origins[self.indicators.index(indicator)]
+        return f"{self.source} {where}".strip()
+
     @classmethod
-    def from_frame(cls, spec: pd.DataFrame, *, source: str = "indicator spec") -> IndicatorSpec:
+    def from_frame(
+        cls, spec: pd.DataFrame, *, source: str = "indicator spec", entries: bool = False
+    ) -> IndicatorSpec:
+        """Build a spec from a table with columns indicator, dimension, direction (label optional).
+
+        ``entries`` numbers the rows as TOML ``[[indicator]]`` entries (1, 2, ...) instead of
+        spreadsheet rows (header row 1, first entry row 2).
+        """
         _require_columns(spec, ["indicator", "dimension", "direction"], source, "spec")
         spec = spec.reset_index(drop=True)
+
+        def fail(message: str, column: str, pos: np.ndarray, hint: str) -> DataError:
+            if entries:
+                nums = ", ".join(str(int(i) + 1) for i in pos[:8])
+                return DataError(
+                    f"{message} in [[indicator]] entry {nums}",
+                    file=source,
+                    column=column,
+                    hint=hint,
+                )
+            return DataError(message, file=source, column=column, rows=sheet_rows(pos), hint=hint)
+
         for col in ("indicator", "dimension", "direction"):
-            _text_column(spec, col, source, col)
+            s = spec[col]
+            empty = np.flatnonzero((s.isna() | (s.astype(str).str.strip() == "")).to_numpy())
+            if empty.size:
+                raise fail(f"empty {col}", col, empty, f"Give every indicator a {col}.")
         direction = spec["direction"].astype(str).str.strip().str.lower()
+        direction = direction.replace({"1.0": "1", "-1.0": "-1"})
         bad = np.flatnonzero(
             ~direction.isin(["positive", "negative", "+", "-", "1", "-1"]).to_numpy()
         )
         if bad.size:
-            raise DataError(
+            raise fail(
                 f"direction must be 'positive' or 'negative' (found {direction.iloc[bad[0]]!r})",
-                file=source,
-                column="direction",
-                rows=sheet_rows(bad),
-                hint="Use positive for more-is-better indicators and negative otherwise.",
+                "direction",
+                bad,
+                "Use positive for more-is-better indicators and negative otherwise.",
             )
         names = spec["indicator"].astype(str).str.strip()
         dup = np.flatnonzero(names.duplicated(keep=False).to_numpy())
         if dup.size:
-            raise DataError(
+            raise fail(
                 f"indicator {names.iloc[dup[0]]!r} listed twice",
-                file=source,
-                column="indicator",
-                rows=sheet_rows(dup),
-                hint="List each indicator once.",
+                "indicator",
+                dup,
+                "List each indicator once.",
             )
         dirs = tuple(-1 if d in ("negative", "-", "-1") else 1 for d in direction)
-        labels = tuple(spec["label"].astype(str)) if "label" in spec.columns else tuple(names)
-        return cls(tuple(names), tuple(spec["dimension"].astype(str).str.strip()), dirs, labels)
+        if "label" in spec.columns:
+            lab = spec["label"]
+            labels = tuple(
+                str(v).strip() if pd.notna(v) and str(v).strip() else n
+                for v, n in zip(lab, names, strict=True)
+            )
+        else:
+            labels = tuple(names)
+        n = len(spec)
+        origins = tuple(
+            f"[[indicator]] entry {i + 1}" if entries else f"row {i + 1 + HEADER_ROWS}"
+            for i in range(n)
+        )
+        return cls(
+            tuple(names),
+            tuple(spec["dimension"].astype(str).str.strip()),
+            dirs,
+            labels,
+            source=source,
+            origins=origins,
+        )
 
 
 def read_indicator_spec(path: str | Path) -> IndicatorSpec:
     """Read an indicator spec from CSV/XLSX/Parquet or TOML (``[[indicator]]`` tables or a mapping)."""
     p = Path(path)
-    if p.suffix.lower() == ".toml":
-        import tomllib
+    name = str(path)
+    if p.suffix.lower() != ".toml":
+        from bayesres.io import read_table
 
-        if not p.exists():
-            raise DataError("file not found", file=str(path), hint="Check the --indicators path.")
-        try:
-            doc = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return IndicatorSpec.from_frame(read_table(p), source=name)
+    import tomllib
+
+    if not p.exists() or p.is_dir():
+        what = "is a directory, not a spec file" if p.exists() else "file not found"
+        raise DataError(what, file=name, hint="Check the --indicators path.")
+    try:
+        doc = tomllib.loads(p.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SpecError(
+            "is not UTF-8 encoded", file=name, hint="Re-save the spec as UTF-8."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(
+            f"invalid TOML ({exc})", file=name, hint="Fix the TOML syntax at that line."
+        ) from None
+    rows = doc.get("indicator") or doc.get("indicators")
+    if isinstance(rows, dict):  # {name = {dimension=..., direction=...}}
+        bad = [k for k, v in rows.items() if not isinstance(v, dict)]
+        if bad:
             raise SpecError(
-                f"invalid TOML ({exc})", file=str(path), hint="Fix the TOML syntax."
-            ) from None
-        rows = doc.get("indicator") or doc.get("indicators")
-        if isinstance(rows, dict):  # {name = {dimension=..., direction=...}}
-            rows = [{"indicator": k, **v} for k, v in rows.items()]
-        if not isinstance(rows, list) or not rows:
-            raise SpecError(
-                "no [[indicator]] entries",
-                file=str(path),
-                hint="Add [[indicator]] tables with indicator, dimension and direction keys.",
+                f"indicator {bad[0]!r} is not a table of keys",
+                file=name,
+                hint="Write [indicators.NAME] with dimension and direction keys.",
             )
-        return IndicatorSpec.from_frame(pd.DataFrame(rows), source=str(path))
-    from bayesres.io import read_table
-
-    return IndicatorSpec.from_frame(read_table(p), source=str(path))
+        rows = [{"indicator": k, **v} for k, v in rows.items()]
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise SpecError(
+            "no [[indicator]] entries",
+            file=name,
+            hint="Add [[indicator]] tables with indicator, dimension and direction keys.",
+        )
+    return IndicatorSpec.from_frame(pd.DataFrame(rows), source=name, entries=True)
 
 
 @dataclass(frozen=True)
@@ -400,6 +571,25 @@ class IndicatorTable:
         codes, uniques = pd.factorize(self.frame[self.unit], sort=False)
         return codes, [str(u) for u in uniques]
 
+    def summary(self) -> dict:
+        """Rows, units, indicators and dimensions, periods and balance, tier sizes in units."""
+        units = self.frame.drop_duplicates(self.unit)
+        out: dict = {
+            "rows": len(self.frame),
+            "units": int(units.shape[0]),
+            "indicators": len(self.spec.indicators),
+            "dimensions": len(self.spec.dimension_levels),
+        }
+        if self.time:
+            periods = sorted(int(t) for t in self.frame[self.time].unique())
+            counts = self.frame.groupby(self.unit, sort=False)[self.time].nunique()
+            out["periods"] = [periods[0], periods[-1]]
+            out["balanced"] = bool((counts == len(periods)).all())
+        if self.tier:
+            sizes = units[self.tier].value_counts()
+            out["tiers"] = {str(t): int(sizes[t]) for t in self.tiers}
+        return out
+
 
 def validate_indicators(
     df: pd.DataFrame,
@@ -412,18 +602,29 @@ def validate_indicators(
     tiers: Sequence[str] | None = None,
 ) -> IndicatorTable:
     """Validate an indicator table for the entropy / Bayesian index analyses."""
-    _require_columns(df, list(spec.indicators), source, "indicator")
+    absent = [c for c in spec.indicators if c not in df.columns]
+    if absent:
+        avail = ", ".join(map(str, list(df.columns)[:12]))
+        more = " ..." if df.shape[1] > 12 else ""
+        where = spec.origin(absent[0])
+        raise DataError(
+            f"indicator column named in the spec{f' ({where})' if where else ''} not found "
+            f"(available: {avail}{more})",
+            file=source,
+            column=absent[0] if len(absent) == 1 else absent,
+            hint="Fix the indicator name in the spec or add the column to the data.",
+        )
     _require_columns(df, [c for c in (unit, time, tier) if c], source, "label")
     frame = df.reset_index(drop=True).copy()
     frame[unit] = _text_column(frame, unit, source, "unit")
     keys = [unit] + ([time] if time else [])
     if time:
-        frame = _numeric(frame, [time], source)
-    dup = np.flatnonzero(frame.duplicated(subset=keys, keep=False).to_numpy())
+        frame = _whole_periods(frame, time, source)
+    dup, key = _dup_keys(frame, keys)
     if dup.size:
         what = "unit-time" if time else "unit"
         raise DataError(
-            f"duplicated {what} rows",
+            f"duplicated {what} rows ({key})",
             file=source,
             column=keys if time else unit,
             rows=sheet_rows(dup),
@@ -441,27 +642,7 @@ def validate_indicators(
             )
     levels: tuple[str, ...] = ()
     if tier:
-        labels = _text_column(frame, tier, source, "tier")
-        frame[tier] = labels
-        per_unit = frame.groupby(unit, sort=False)[tier].nunique()
-        if (per_unit > 1).any():
-            u = per_unit.index[per_unit > 1][0]
-            rows = np.flatnonzero((frame[unit] == u).to_numpy())
-            raise DataError(
-                f"unit {u!r} has more than one tier",
-                file=source,
-                column=tier,
-                rows=sheet_rows(rows),
-                hint="A unit belongs to one tier; fix the labels.",
-            )
-        first = frame.drop_duplicates(unit)
-        levels = _check_tiers(
-            first[tier],
-            source=source,
-            column=tier,
-            rows_of_tier=_rows_by_label(labels),
-            known=tiers,
-        )
+        levels = _unit_tiers(frame, unit=unit, tier=tier, source=source, known=tiers)
     n_units = frame[unit].nunique()
     if n_units < 3:
         raise DataError(
@@ -514,7 +695,9 @@ class Panel:
             },
         }
         if self.tier:
-            out["tiers"] = {str(k): int(v) for k, v in units[self.tier].value_counts().items()}
+            sizes = units[self.tier].value_counts()
+            order = self.tiers or tuple(sizes.index)
+            out["tiers"] = {str(t): int(sizes[t]) for t in order}
         return out
 
 
@@ -539,26 +722,26 @@ def validate_panel(
     _require_columns(df, [c for c in (tier, treat) if c], source, "label")
     frame = df.reset_index(drop=True).copy()
     frame[unit] = _text_column(frame, unit, source, "unit")
-    frame = _numeric(frame, [time], source)
-    nonint = np.flatnonzero((frame[time] % 1 != 0).to_numpy())
-    if nonint.size:
-        raise DataError(
-            "time must be whole periods (e.g. years)",
-            file=source,
-            column=time,
-            rows=sheet_rows(nonint),
-            hint="Use integer periods.",
-        )
-    frame[time] = frame[time].astype(int)
-    coh = frame[cohort]
-    coh = coh.where(~(coh.astype(str).str.strip() == ""), other=np.nan)
-    frame[cohort] = coh.fillna(0)
+    frame = _whole_periods(frame, time, source)
+    raw = frame[cohort]
+    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+    frame[cohort] = raw.astype(object).where(~blank, 0)  # empty = never treated (0)
     frame = _numeric(frame, [cohort], source)
+    g = frame[cohort].to_numpy()
+    badg = np.flatnonzero((g % 1 != 0) | (g < 0))
+    if badg.size:
+        raise DataError(
+            f"cohort must be the first treated period, 0 or empty (found {g[badg[0]]:g})",
+            file=source,
+            column=cohort,
+            rows=sheet_rows(badg),
+            hint="Give treated units their first treated period and never-treated units 0.",
+        )
     frame[cohort] = frame[cohort].astype(int)
-    dup = np.flatnonzero(frame.duplicated(subset=[unit, time], keep=False).to_numpy())
+    dup, key = _dup_keys(frame, [unit, time])
     if dup.size:
         raise DataError(
-            "duplicated unit-time rows",
+            f"duplicated unit-time rows ({key})",
             file=source,
             column=[unit, time],
             rows=sheet_rows(dup),
@@ -622,27 +805,7 @@ def validate_panel(
     frame = _numeric(frame, numeric, source)
     levels: tuple[str, ...] = ()
     if tier:
-        labels = _text_column(frame, tier, source, "tier")
-        frame[tier] = labels
-        per_unit = frame.groupby(unit, sort=False)[tier].nunique()
-        if (per_unit > 1).any():
-            u = per_unit.index[per_unit > 1][0]
-            rows = np.flatnonzero((frame[unit] == u).to_numpy())
-            raise DataError(
-                f"unit {u!r} has more than one tier",
-                file=source,
-                column=tier,
-                rows=sheet_rows(rows),
-                hint="A unit belongs to one tier; fix the labels.",
-            )
-        first = frame.drop_duplicates(unit)
-        levels = _check_tiers(
-            first[tier],
-            source=source,
-            column=tier,
-            rows_of_tier=_rows_by_label(labels),
-            known=tiers,
-        )
+        levels = _unit_tiers(frame, unit=unit, tier=tier, source=source, known=tiers)
     counts = frame.groupby(unit, sort=False)[time].nunique()
     balanced = bool((counts == len(periods)).all())
     cohorts = tuple(sorted(int(c) for c in frame[cohort].unique() if c > 0))
@@ -651,13 +814,15 @@ def validate_panel(
             "no treated units (every cohort is 0 / empty)",
             file=source,
             column=cohort,
+            rows=sheet_rows(range(len(frame))),
             hint="Set the first treated period for treated units.",
         )
     if not (frame[cohort] == 0).any() and len(cohorts) < 2:
         raise DataError(
-            "no comparison units: one cohort and no never-treated units",
+            f"no comparison units: every unit is in cohort {cohorts[0]} and none is never treated",
             file=source,
             column=cohort,
+            rows=sheet_rows(range(len(frame))),
             hint="Add never-treated units (cohort 0 / empty).",
         )
     return Panel(
