@@ -357,6 +357,8 @@ def run_one(
     module = _analysis_module(spec.analysis)
     result = module.run(frame, data_info=data_info, dataset=inp.dataset, progress=progress, **kw)
     result.settings = {**dict(result.settings or {}), "spec": spec.name}
+    if spec.published_variant:
+        result.settings["published_variant"] = spec.published_variant
     return result
 
 

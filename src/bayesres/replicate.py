@@ -1,0 +1,226 @@
+"""``bayesres replicate``: papers 001 and 003 end to end on the bundled data, one summary report.
+
+Order (each a spec in ``models/``): index_001 (customs38, bootstrap, index draws saved) ->
+regression_001 (index uncertainty carried; robustness outcomes as variants) -> index_003
+(ecommerce_panel) -> did_003 (twins, Bayesian DID, placebo; robustness and splits as variants).
+Every analysis is saved to ``DIR/<name>/`` in the CONTRACT format; the summary goes to
+``DIR/report.html`` (self-contained) and ``DIR/report.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayesres.spec import Spec, SpecRun, load_spec, run_spec
+
+__all__ = ["REPLICATE_SPECS", "Replication", "replicate", "summarise_run", "gate_rows"]
+
+REPLICATE_SPECS = ("index_001", "regression_001", "index_003", "did_003")
+PAPER_TITLES = {
+    "001": "Paper 001 — urban resilience and export resilience (38 customs cities, 2020 shock)",
+    "003": "Paper 003 — cross-border e-commerce pilot zones and urban economic resilience",
+}
+
+
+@dataclass
+class Replication:
+    out: Path
+    runs: list[SpecRun] = field(default_factory=list)
+    seconds: float = 0.0
+    quick: bool = False
+    seed: int = 0
+
+    @property
+    def errors(self) -> list[SpecRun]:
+        return [r for r in self.runs if r.error is not None]
+
+    @property
+    def failed_gates(self) -> list[SpecRun]:
+        return [
+            r
+            for r in self.runs
+            if r.ok and r.result.diagnostics is not None and not r.result.diagnostics.passed
+        ]
+
+
+def gate_rows(runs: Sequence[SpecRun]) -> pd.DataFrame:
+    """One row per fit: folder, analysis, status, gate numbers and failing checks."""
+    rows = []
+    for r in runs:
+        row: dict[str, Any] = {"folder": r.folder, "analysis": r.spec.analysis}
+        if r.error is not None:
+            row.update(status="error", messages=r.error)
+        elif r.result.diagnostics is None:
+            row.update(status="no MCMC", messages="")
+        else:
+            d = r.result.diagnostics
+            row.update(
+                status="passed" if d.passed else "FAILED",
+                r_hat_max=d.r_hat_max,
+                ess_bulk_min=d.ess_bulk_min,
+                ess_tail_min=d.ess_tail_min,
+                divergences=d.divergences,
+                bfmi_min=d.bfmi_min,
+                messages="; ".join(d.messages),
+            )
+        row["seconds"] = round(r.seconds, 1)
+        rows.append(row)
+    cols = [
+        "folder", "analysis", "status", "r_hat_max", "ess_bulk_min", "ess_tail_min",
+        "divergences", "bfmi_min", "messages", "seconds",
+    ]  # fmt: skip
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def _paper_variant(run: SpecRun) -> str | None:
+    return run.spec.published_variant
+
+
+def summarise_run(run: SpecRun) -> pd.DataFrame:
+    """Key quantities of one run: Bayesian, frequentist and published side by side, with flags.
+
+    ``differs`` says in words where the re-analysis departs from the frequentist twin or the paper:
+    a sign or significance-decision change, |z| >= 2, or sd/SE outside [0.67, 1.5].
+    """
+    from bayesres.published import published_entry
+
+    if not run.ok:
+        return pd.DataFrame()
+    res = run.result
+    cmp = res.comparison()
+    est = res.estimates.set_index("quantity") if len(res.estimates) else pd.DataFrame()
+    keys = list(run.spec.key_quantities)
+    if not keys:
+        keys = list(cmp["quantity"].head(8)) if len(cmp) else list(est.index[:8])
+    keys = [k for k in keys if k in est.index or (len(cmp) and k in set(cmp["quantity"]))]
+    c = cmp.set_index("quantity") if len(cmp) else pd.DataFrame()
+    rows = []
+    for q in keys:
+        row: dict[str, Any] = {"quantity": q}
+        if q in est.index:
+            b = est.loc[q]
+            row.update(
+                post_mean=float(b["estimate"]),
+                post_sd=float(b["std_error"]),
+                hdi_low=float(b["lower"]),
+                hdi_high=float(b["upper"]),
+                p_positive=float(b["p_positive"]) if "p_positive" in b else float("nan"),
+            )
+        if len(c) and q in c.index:
+            f = c.loc[q]
+            row.update(
+                freq_estimate=float(f["freq_estimate"]),
+                freq_se=float(f["freq_se"]),
+                freq_ci_low=float(f["freq_ci_low"]),
+                freq_ci_high=float(f["freq_ci_high"]),
+                z=float(f["z"]),
+                sd_over_se=float(f["sd_over_se"]),
+            )
+        pub = published_entry(res.analysis, q, paper=run.spec.paper, variant=_paper_variant(run))
+        if pub is not None:
+            row.update(published=pub.value, published_t=pub.t, published_source=pub.source)
+        row["differs"] = "; ".join(_differences(row))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _excludes_zero(lo: float, hi: float) -> bool:
+    return bool(lo > 0 or hi < 0)
+
+
+def _differences(row: dict[str, Any]) -> list[str]:
+    out = []
+    has_b = "post_mean" in row
+    if has_b and "freq_estimate" in row:
+        if (row["post_mean"] > 0) != (row["freq_estimate"] > 0):
+            out.append("sign differs from frequentist")
+        bx = _excludes_zero(row["hdi_low"], row["hdi_high"])
+        fx = _excludes_zero(row["freq_ci_low"], row["freq_ci_high"])
+        if bx != fx:
+            out.append("HDI excludes 0, CI does not" if bx else "CI excludes 0, HDI does not")
+        if abs(row.get("z", 0.0)) >= 2:
+            out.append(f"|z| = {abs(row['z']):.1f}")
+        r = row.get("sd_over_se", 1.0)
+        if r == r and (r < 0.67 or r > 1.5):
+            out.append(f"sd/SE = {r:.2f}")
+    if has_b and row.get("published") is not None and row["published"] == row["published"]:
+        if (row["post_mean"] > 0) != (row["published"] > 0):
+            out.append("sign differs from the paper")
+        t = row.get("published_t")
+        if t is not None and t == t:
+            paper_sig = abs(t) >= 1.96
+            bx = _excludes_zero(row["hdi_low"], row["hdi_high"])
+            if paper_sig and not bx:
+                out.append("paper significant, HDI includes 0")
+            elif bx and not paper_sig:
+                out.append("paper not significant, HDI excludes 0")
+    return out
+
+
+def _progress_console(progress: bool) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=not progress)
+
+
+def replicate(
+    out: str | Path = "bayesres-replicate",
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    specs: Sequence[str | Path | Spec] = REPLICATE_SPECS,
+    progress: bool = True,
+) -> Replication:
+    """Run every spec (and its variants) in order, save each, write the summary report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = [s if isinstance(s, Spec) else load_spec(s) for s in specs]
+    n_total = sum(1 + sum(1 for v in s.variants if v.quick or not quick) for s in loaded)
+    rep = Replication(out=out, quick=quick, seed=seed)
+    upstream: dict[str, Any] = {}
+    console = _progress_console(progress)
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+    ) as bar:
+        task = bar.add_task("replicate", total=n_total)
+
+        def on_step(run: SpecRun) -> None:
+            status = (
+                f"[red]error[/] {run.error}"
+                if run.error
+                else (
+                    "[red]gates FAILED[/]"
+                    if run.result.diagnostics is not None and not run.result.diagnostics.passed
+                    else "[green]ok[/]"
+                )
+            )
+            bar.console.print(f"{run.folder:<28} {run.seconds:6.1f}s  {status}")
+            bar.advance(task)
+
+        for spec in loaded:
+            bar.update(task, description=spec.name)
+            runs = run_spec(
+                spec, out=out, quick=quick, seed=seed, upstream=upstream, on_step=on_step
+            )
+            if runs and runs[0].ok:
+                upstream[spec.name] = runs[0].result
+            rep.runs.extend(runs)
+    rep.seconds = time.perf_counter() - t0
+    from bayesres.report import render_replication_report
+
+    render_replication_report(rep)
+    return rep
