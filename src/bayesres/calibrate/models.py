@@ -1,0 +1,290 @@
+"""Calibration models: the small protocol SBC runs against, and the shipped adapters.
+
+A calibration model is three things (Talts et al. 2018; Modrák et al. 2023):
+
+* ``simulate(rng) -> (params, data)``: one draw from the prior and data simulated from it on the
+  real design; ``data`` holds the values of the model's ``pm.Data`` containers.
+* ``build() -> pm.Model``: the model, built once per process with ``pm.Data`` containers, so one
+  nutpie compile serves every simulation (data are swapped, ``bayesres.sampling.fit``).
+* ``quantities(params, data) -> {name: array}``: the checked quantities, vectorised over leading
+  draw dimensions: parameters, derived quantities and the log-likelihood test quantity
+  (``loglik``). The same function maps the true parameters (scalars) and the posterior draws
+  (``(draw,)`` leading axis), so truth and draws are ranked on exactly the same scale.
+
+``eight_schools_misspecified`` is a deliberately wrong pairing (the simulator's tau prior scale is
+3 x the model's) kept only so the tests can show that SBC fails when it should; it is not listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bayesres.errors import SpecError
+
+__all__ = ["CalibrationModel", "get_model", "list_models", "register", "built_model"]
+
+Params = dict[str, np.ndarray]
+Data = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class CalibrationModel:
+    name: str
+    description: str
+    build: Callable[[], Any]
+    simulate: Callable[[np.random.Generator], tuple[Params, Data]]
+    quantities: Callable[[Mapping[str, np.ndarray], Mapping[str, np.ndarray]], dict[str, Any]]
+    var_names: tuple[str, ...]
+    listed: bool = True
+    key: str = field(default="")
+
+    @property
+    def compile_key(self) -> str:
+        return self.key or f"calibrate:{self.name}"
+
+
+_REGISTRY: dict[str, CalibrationModel] = {}
+_BUILT: dict[str, Any] = {}  # one pm.Model per process and model
+
+
+def register(model: CalibrationModel) -> CalibrationModel:
+    _REGISTRY[model.name] = model
+    return model
+
+
+def list_models(*, include_unlisted: bool = False) -> list[CalibrationModel]:
+    return [m for m in _REGISTRY.values() if m.listed or include_unlisted]
+
+
+def get_model(name: str) -> CalibrationModel:
+    if name not in _REGISTRY:
+        shown = ", ".join(m.name for m in list_models())
+        raise SpecError(f"unknown calibration model {name!r}", hint=f"Use one of: {shown}.")
+    return _REGISTRY[name]
+
+
+def built_model(cm: CalibrationModel) -> Any:
+    """The model's ``pm.Model``, built on first use in this process and cached."""
+    if cm.compile_key not in _BUILT:
+        _BUILT[cm.compile_key] = cm.build()
+    return _BUILT[cm.compile_key]
+
+
+# --------------------------------------------------------------------------- eight schools
+
+_ES_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+_ES_SCHOOLS = ("A", "B", "C", "D", "E", "F", "G", "H")
+_MU_SD, _TAU_BETA = 5.0, 5.0  # methods.md section 5.3: mu ~ N(0, 5), tau ~ HalfCauchy(5)
+
+
+def _es_build(centred: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        try:
+            from bayesres.examples import build_eight_schools
+        except ImportError:  # pragma: no cover - H8 absent
+            build_eight_schools = _own_eight_schools
+        return build_eight_schools(centred, mu_sd=_MU_SD, tau_beta=_TAU_BETA)
+
+    return build
+
+
+def _own_eight_schools(
+    centred: bool, *, mu_sd: float = _MU_SD, tau_beta: float = _TAU_BETA
+) -> Any:  # pragma: no cover - fallback only
+    import pymc as pm
+
+    with pm.Model(coords={"school": _ES_SCHOOLS}) as m:
+        y_obs = pm.Data("y_obs", np.zeros(8), dims="school")
+        mu = pm.Normal("mu", 0.0, mu_sd)
+        tau = pm.HalfCauchy("tau", tau_beta)
+        if centred:
+            theta = pm.Normal("theta", mu, tau, dims="school")
+        else:
+            z = pm.Normal("theta_z", 0.0, 1.0, dims="school")
+            theta = pm.Deterministic("theta", mu + tau * z, dims="school")
+        pm.Normal("y", theta, _ES_SIGMA, observed=y_obs, dims="school")
+    return m
+
+
+def _es_simulator(tau_scale: float) -> Callable[[np.random.Generator], tuple[Params, Data]]:
+    def simulate(rng: np.random.Generator) -> tuple[Params, Data]:
+        mu = rng.normal(0.0, _MU_SD)
+        tau = abs(tau_scale * rng.standard_cauchy())
+        theta = mu + tau * rng.standard_normal(8)
+        y = rng.normal(theta, _ES_SIGMA)
+        return {"mu": np.asarray(mu), "tau": np.asarray(tau), "theta": theta}, {"y_obs": y}
+
+    return simulate
+
+
+def _es_quantities(p: Mapping[str, np.ndarray], d: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    theta = np.asarray(p["theta"], float)
+    y = np.asarray(d["y_obs"], float)
+    out: dict[str, Any] = {"mu": np.asarray(p["mu"], float), "tau": np.asarray(p["tau"], float)}
+    for j, s in enumerate(_ES_SCHOOLS):
+        out[f"theta[{s}]"] = theta[..., j]
+    out["theta_range"] = theta.max(axis=-1) - theta.min(axis=-1)  # derived
+    z = (y - theta) / _ES_SIGMA
+    out["loglik"] = np.sum(-0.5 * z**2 - np.log(_ES_SIGMA) - 0.5 * np.log(2 * np.pi), axis=-1)
+    return out
+
+
+register(
+    CalibrationModel(
+        name="eight_schools",
+        description="eight schools, non-centred (methods 5.3): mu ~ N(0,5), tau ~ HalfCauchy(5)",
+        build=_es_build(False),
+        simulate=_es_simulator(_TAU_BETA),
+        quantities=_es_quantities,
+        var_names=("mu", "tau", "theta"),
+    )
+)
+register(
+    CalibrationModel(
+        name="eight_schools_centred",
+        description="eight schools, centred (funnel geometry: expect divergences)",
+        build=_es_build(True),
+        simulate=_es_simulator(_TAU_BETA),
+        quantities=_es_quantities,
+        var_names=("mu", "tau", "theta"),
+    )
+)
+register(
+    CalibrationModel(
+        name="eight_schools_misspecified",
+        description="TEST ONLY: simulator tau ~ HalfCauchy(15), model tau ~ HalfCauchy(5)",
+        build=_es_build(False),
+        simulate=_es_simulator(3.0 * _TAU_BETA),
+        quantities=_es_quantities,
+        var_names=("mu", "tau", "theta"),
+        listed=False,
+        key="calibrate:eight_schools",  # same model as eight_schools: share the compile
+    )
+)
+
+
+# --------------------------------------------------------------------------- tier regression
+
+# Priors of the calibration tier models (the data are on the customs38 scale: x ~ 0.3 sd,
+# residual sd ~ 0.1): weakly informative, written once here and mirrored by the simulator.
+TIER_PRIORS = {"mu_a": 1.0, "tau_a": 0.5, "mu_b": 1.0, "tau_b": 0.5, "gamma": 1.0, "sigma": 0.5}
+_TIER_MODELS: dict[Any, Any] = {}
+
+
+def tier_model(
+    kind: str, tier_idx: np.ndarray, x: np.ndarray, c: np.ndarray, *, tiers: tuple[str, ...]
+) -> tuple[Any, Any]:
+    """(pm.Model, compile key) of a small tier regression, built once per process and design.
+
+    ``kind``: ``pooled`` (a + b x + g c), ``hier-normal`` / ``hier-t`` (non-centred a_k, b_k by
+    tier; Normal or Student-t errors, nu ~ Gamma(2, 0.1)). ``b`` always has dims ``tier`` (equal
+    entries in the pooled model) so every kind reports the same quantities. Data container:
+    ``y_obs``; x, c and the tier index are fixed design constants of the compiled model.
+    """
+    digest = hash((kind, tuple(np.round(x, 12)), tuple(np.round(c, 12)), tuple(tier_idx), tiers))
+    key = ("calibrate:tier", kind, digest)
+    if key in _TIER_MODELS:
+        return _TIER_MODELS[key], key
+    if kind not in ("pooled", "hier-normal", "hier-t"):
+        raise SpecError(f"unknown tier model {kind!r}", hint="Use pooled, hier-normal or hier-t.")
+    import pymc as pm
+
+    pr = TIER_PRIORS
+    n, k = len(x), len(tiers)
+    with pm.Model(coords={"tier": tiers, "obs": np.arange(n)}) as m:
+        y_obs = pm.Data("y_obs", np.zeros(n), dims="obs")
+        idx = np.asarray(tier_idx, int)
+        if kind == "pooled":
+            a0 = pm.Normal("mu_a", 0.0, pr["mu_a"])
+            b0 = pm.Normal("mu_b", 0.0, pr["mu_b"])
+            b = pm.Deterministic("b", b0 * pm.math.ones(k), dims="tier")
+            mu = a0 + b0 * x
+        else:
+            mu_a = pm.Normal("mu_a", 0.0, pr["mu_a"])
+            tau_a = pm.HalfNormal("tau_a", pr["tau_a"])
+            za = pm.Normal("z_a", 0.0, 1.0, dims="tier")
+            a = pm.Deterministic("a", mu_a + tau_a * za, dims="tier")
+            mu_b = pm.Normal("mu_b", 0.0, pr["mu_b"])
+            tau_b = pm.HalfNormal("tau_b", pr["tau_b"])
+            zb = pm.Normal("z_b", 0.0, 1.0, dims="tier")
+            b = pm.Deterministic("b", mu_b + tau_b * zb, dims="tier")
+            mu = a[idx] + b[idx] * x
+        g = pm.Normal("gamma", 0.0, pr["gamma"])
+        sigma = pm.HalfNormal("sigma", pr["sigma"])
+        mu = mu + g * c
+        if kind == "hier-t":
+            nu = pm.Gamma("nu", 2.0, 0.1)
+            pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=y_obs, dims="obs")
+        else:
+            pm.Normal("y", mu, sigma, observed=y_obs, dims="obs")
+    _TIER_MODELS[key] = m
+    return m, key
+
+
+def _tier_design() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    from bayesres.calibrate.coverage import coverage_design
+
+    d = coverage_design("customs38", seed=0)
+    return d.tier_idx, d.x, d.c, d.tiers
+
+
+def _tier_build() -> Any:
+    idx, x, c, tiers = _tier_design()
+    return tier_model("hier-normal", idx, x, c, tiers=tiers)[0]
+
+
+def _tier_simulate(rng: np.random.Generator) -> tuple[Params, Data]:
+    idx, x, c, tiers = _tier_design()
+    pr = TIER_PRIORS
+    k = len(tiers)
+    mu_a, tau_a = rng.normal(0, pr["mu_a"]), abs(rng.normal(0, pr["tau_a"]))
+    mu_b, tau_b = rng.normal(0, pr["mu_b"]), abs(rng.normal(0, pr["tau_b"]))
+    a = mu_a + tau_a * rng.standard_normal(k)
+    b = mu_b + tau_b * rng.standard_normal(k)
+    g, sigma = rng.normal(0, pr["gamma"]), abs(rng.normal(0, pr["sigma"]))
+    y = rng.normal(a[idx] + b[idx] * x + g * c, sigma)
+    params = {
+        "mu_b": np.asarray(mu_b),
+        "tau_b": np.asarray(tau_b),
+        "tau_a": np.asarray(tau_a),
+        "a": a,
+        "b": b,
+        "gamma": np.asarray(g),
+        "sigma": np.asarray(sigma),
+    }
+    return params, {"y_obs": y}
+
+
+def _tier_quantities(p: Mapping[str, np.ndarray], d: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    idx, x, c, tiers = _tier_design()
+    b = np.asarray(p["b"], float)
+    a = np.asarray(p["a"], float)
+    out: dict[str, Any] = {
+        k: np.asarray(p[k], float) for k in ("mu_b", "tau_b", "tau_a", "gamma", "sigma")
+    }
+    for i, t in enumerate(tiers):
+        out[f"slope[{t}]"] = b[..., i]
+    for i, t in enumerate(tiers[:-1]):
+        out[f"slope_diff[{t}-{tiers[-1]}]"] = b[..., i] - b[..., -1]  # derived
+    sig = np.asarray(p["sigma"], float)[..., None]
+    mu = a[..., idx] + b[..., idx] * x + np.asarray(p["gamma"], float)[..., None] * c
+    z = (np.asarray(d["y_obs"], float) - mu) / sig
+    out["loglik"] = np.sum(-0.5 * z**2 - np.log(sig) - 0.5 * np.log(2 * np.pi), axis=-1)
+    return out
+
+
+register(
+    CalibrationModel(
+        name="tier_regression_hier",
+        description="bayesres.calibrate's hierarchical tier regression (Normal) on the customs38 "
+        "design (4/12/22); H4's model is pending",
+        build=_tier_build,
+        simulate=_tier_simulate,
+        quantities=_tier_quantities,
+        var_names=("mu_b", "tau_b", "tau_a", "a", "b", "gamma", "sigma"),
+    )
+)
