@@ -170,3 +170,20 @@ def test_short_chain_fails_on_ess_and_report_shows_banner(tmp_path):
     html = (out / "report.html").read_text()
     assert 'class="banner fail"' in html
     assert "bulk ESS" in html
+
+
+def test_strict_exit_code_3_through_cli(tmp_path, monkeypatch, capsys):
+    """CONTRACT.md: exit 3 when the fit ran but failed its gates and --strict was given."""
+    import bayesres.index
+    from bayesres.cli import main
+    from bayesres.examples import demo_result
+
+    monkeypatch.setattr(
+        bayesres.index, "run", lambda frame, **kw: demo_result("regression", failing=True)
+    )
+    args = ["index", "--dataset", "customs38", "--out", str(tmp_path / "o")]
+    assert main(args) == 0  # without --strict: saved, warned, exit 0
+    doc = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert doc["diagnostics"]["passed"] is False
+    assert main([*args, "--strict"]) == 3
+    assert "failed its diagnostic gates" in capsys.readouterr().err

@@ -1,0 +1,134 @@
+"""Orchestration of ``bayesres replicate`` / ``run`` with fake analyses (no sampling).
+
+The fake ``run`` functions return ``bayesres.examples.demo_result`` objects; the tests check the
+folder layout, the summary report (claims from data/published, banners, gate table), the
+published-number mapping, and the CLI exit codes (3 under --strict on failed gates).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import bayesres.spec as spec_mod
+from bayesres.cli import main
+from bayesres.examples import demo_result
+from bayesres.published import published_entry, published_value
+
+
+def _fake_module(analysis, *, failing=False, calls=None):
+    qs = {
+        "index": ("weight[library_books]", "dimension_weight[economic]"),
+        "regression": ("intercept", "slope", "slope_diff[first-other]"),
+        "did": ("ATT", "TWFE", "ATT_tier[first]"),
+    }[analysis]
+
+    class Fake:
+        @staticmethod
+        def run(frame, **kw):
+            if calls is not None:
+                calls.append((analysis, frame, kw))
+            res = demo_result(analysis, failing=failing and analysis != "index", quantities=qs)
+            if analysis == "index":
+                res.frequentist = pd.concat(
+                    [
+                        res.frequentist,
+                        pd.DataFrame(
+                            {
+                                "quantity": [f"score[{c}]" for c in frame["city"].unique()],
+                                "estimate": 0.5,
+                                "std_error": 0.1,
+                                "lower": 0.3,
+                                "upper": 0.7,
+                                "method": "entropy",
+                            }
+                        ),
+                    ]
+                )
+                res.tables["index_draws"] = pd.DataFrame({"unit": ["Beijing"], "draw_0": [0.5]})
+            res.data = kw["data_info"]
+            return res
+
+    return Fake
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    calls = []
+
+    def install(failing=False):
+        mods = {
+            a: _fake_module(a, failing=failing, calls=calls) for a in ("index", "regression", "did")
+        }
+        monkeypatch.setattr(spec_mod, "_analysis_module", lambda a: mods[a])
+        return calls
+
+    return install
+
+
+def test_published_mapping_matches_data_published():
+    # 001 Table 2 and Table 4; 003 Table 4 col 6 / col 1 and Table 7 (data/published CSVs)
+    assert published_value("regression", "slope") == pytest.approx(0.226)
+    assert published_value("regression", "slope_diff[first-other]") == pytest.approx(-0.0305)
+    assert published_value("regression", "slope", variant="restime") == pytest.approx(-2.470)
+    assert published_value("did", "TWFE") == pytest.approx(0.016)
+    assert published_value("did", "TWFE", variant="no_controls") == pytest.approx(0.029)
+    assert published_value("did", "ATT_tier[large]", variant="size_class") == pytest.approx(0.013)
+    assert published_value("index", "weight[hospital_beds]") == pytest.approx(0.0286325)
+    assert published_value("index", "weight[patents]", paper="003") == pytest.approx(0.3210549)
+    assert published_value("did", "ATT") is None
+    e = published_entry("regression", "slope")
+    assert e.se == pytest.approx(0.226 / 3.557)
+
+
+def test_replicate_with_fakes_writes_every_folder_and_summary(tmp_path, fakes):
+    from bayesres.replicate import replicate
+
+    calls = fakes()
+    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False)
+    assert not rep.errors
+    folders = {r.folder for r in rep.runs}
+    assert {"index_001", "regression_001", "index_003", "did_003"} <= folders
+    assert "regression_001_growth" in folders and "did_003_size" in folders
+    assert "did_003_notyet" not in folders  # quick = false variant skipped under --quick
+    for f in folders:
+        assert (tmp_path / "rep" / f / "results.json").is_file()
+        assert (tmp_path / "rep" / f / "report.html").is_file()
+    # regression got the index scores as a column and the index draws
+    reg = [c for c in calls if c[0] == "regression"][0]
+    assert "resilience" in reg[1] and isinstance(reg[2]["index_draws"], pd.DataFrame)
+    restime = [
+        c for c in calls if c[0] == "regression" and c[2].get("outcome") == "months_to_recovery"
+    ]
+    assert len(restime[0][1]) == 37  # the censored city is dropped (paper 001 Table 3, n = 37)
+    assert all(c[2]["seed"] == 5 and c[2]["quick"] for c in calls)
+    html = (tmp_path / "rep" / "report.html").read_text()
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "banner synthetic" in html and "All fits passed" in html
+    assert "0.226" in html and "0.029" in html  # claims from data/published
+    assert "Diagnostic gates of every fit" in md
+    assert "<img" in html and "file:" not in html
+
+
+def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys):
+    fakes(failing=True)
+    out = tmp_path / "rep"
+    assert main(["replicate", "--quick", "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert "Diagnostics FAILED" in html and "bulk ESS 55" in html
+    assert main(["replicate", "--quick", "--strict", "--out", str(out)]) == 3
+    assert "failed diagnostic gates" in capsys.readouterr().err
+
+
+def test_run_spec_cli_runs_index_first(tmp_path, fakes):
+    calls = fakes()
+    assert main(["run", "regression_001", "--quick", "--no-variants", "--out", str(tmp_path)]) == 0
+    assert [c[0] for c in calls] == ["index", "regression"]
+    doc = json.loads((tmp_path / "regression_001" / "results.json").read_text())
+    assert doc["settings"]["spec"] == "regression_001"
+
+
+def test_run_spec_error_exit_code(tmp_path):
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
