@@ -1,6 +1,6 @@
 """Private design helpers for the frequentist DID twins: panel → bare arrays, FE projections.
 
-Numpy kernels on bare arrays (``twoway_demean``, ``fe_basis``, ``residualise``) and one labelled
+Numpy kernels on bare arrays (``twoway_demean``, ``FEGram``) and one labelled
 adapter (``design``) that turns a validated :class:`~bayesres.validate.Panel` into them.
 """
 
@@ -17,9 +17,8 @@ from bayesres.validate import Panel
 
 __all__ = [
     "Design",
+    "FEGram",
     "design",
-    "fe_basis",
-    "residualise",
     "twoway_demean",
     "resolve_controls",
     "fit_frame",
@@ -139,36 +138,44 @@ def twoway_demean(a: np.ndarray) -> np.ndarray:
     )
 
 
-def fe_basis(
-    unit: np.ndarray,
-    time: np.ndarray,
-    x: np.ndarray | None = None,
-    *,
-    rows: np.ndarray | None = None,
-) -> np.ndarray:
-    """Orthonormal basis Q of span(unit dummies, time dummies[, x]) (dense QR, rank-revealed).
+class FEGram:
+    """Least squares on unit + time dummies (+ dense x) through a sparse design.
 
-    ``rows`` (bool mask) restricts the design to a subset of observations (e.g. untreated ones).
+    ``Z`` (n, N + T [+ p]) is kept sparse; the Gram matrix ``Z_s'Z_s`` of the rows ``rows`` is
+    (N + T + p)-square and pseudo-inverted once (symmetric eigendecomposition), which copes with
+    the unit / time collinearity. ``coef(a)`` fits columns of ``a`` (n_rows_s, ...) and
+    ``resid(a)`` returns a - Z_s coef for the fitted rows.
     """
-    n_u, n_t = int(unit.max()) + 1, int(time.max()) + 1
-    sel = np.ones(len(unit), dtype=bool) if rows is None else rows
-    z = np.zeros((int(sel.sum()), n_u + n_t), dtype=float)
-    idx = np.arange(z.shape[0])
-    z[idx, unit[sel]] = 1.0
-    z[idx, n_u + time[sel]] = 1.0
-    z = np.delete(z, n_u, axis=1)  # the first period's dummy duplicates the constant
-    if x is not None and x.shape[1]:
-        z = np.column_stack([z, x[sel]])
-    q, r = np.linalg.qr(z)
-    diag = np.abs(np.diag(r))
-    keep = diag > 1e-10 * max(diag.max(), 1.0)
-    if keep.all():
-        return q
-    # rank-deficient (the unit and time dummies share the constant): SVD basis instead
-    u, s, _ = np.linalg.svd(z, full_matrices=False)
-    return u[:, s > 1e-10 * s[0]]
 
+    def __init__(
+        self,
+        unit: np.ndarray,
+        time: np.ndarray,
+        x: np.ndarray | None = None,
+        *,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        from scipy import sparse
 
-def residualise(q: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Residual of ``a`` (n,) or (n, k) on the orthonormal basis ``q`` (n, r)."""
-    return a - q @ (q.T @ a)
+        n = len(unit)
+        n_u, n_t = int(unit.max()) + 1, int(time.max()) + 1
+        r = np.arange(n)
+        fe = sparse.csr_matrix(
+            (np.ones(2 * n), (np.r_[r, r], np.r_[unit, n_u + time])), shape=(n, n_u + n_t)
+        )
+        self.z = (
+            sparse.hstack([fe, sparse.csr_matrix(x)]).tocsr() if x is not None and x.size else fe
+        )
+        self.rows = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+        self.zs = self.z[self.rows]
+        gram = (self.zs.T @ self.zs).toarray()
+        vals, vecs = np.linalg.eigh(gram)
+        keep = vals > 1e-10 * vals.max()
+        self.gram_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+
+    def coef(self, a: np.ndarray) -> np.ndarray:
+        """Least-squares coefficients of ``a`` (fitted rows) on the design."""
+        return self.gram_pinv @ (self.zs.T @ a)
+
+    def resid(self, a: np.ndarray) -> np.ndarray:
+        return a - self.zs @ self.coef(a)

@@ -29,9 +29,9 @@ from bayesres.did._design import (
     TIME,
     UNIT,
     D,
+    FEGram,
     Y,
     design,
-    fe_basis,
     fit_frame,
     resolve_controls,
 )
@@ -403,26 +403,11 @@ class BJSResult:
         return pd.concat([self.cells, self.overall, self.by_event], ignore_index=True)
 
 
-def _impute(
-    y: np.ndarray, unit: np.ndarray, time: np.ndarray, x: np.ndarray, treated: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fit unit + time FE (+ x) on untreated rows; return (y - ŷ0, Z0 basis, Z1 rows projector).
-
-    Returns tau_hat for every row (residual on untreated rows), the orthonormal basis Q0 of the
-    untreated design and the treated rows' coordinates in it, for the BJS variance.
-    """
-    n_u, n_t = int(unit.max()) + 1, int(time.max()) + 1
-    z = np.zeros((len(y), n_u + n_t), dtype=float)
-    z[np.arange(len(y)), unit] = 1.0
-    z[np.arange(len(y)), n_u + time] = 1.0
-    if x.shape[1]:
-        z = np.column_stack([z, x])
-    z0 = z[~treated]
-    coef, *_ = np.linalg.lstsq(z0, y[~treated], rcond=None)
-    # every treated unit / period needs an untreated row to impute from
-    seen_u = np.zeros(n_u, dtype=bool)
+def _check_imputable(unit: np.ndarray, time: np.ndarray, treated: np.ndarray) -> None:
+    """Every treated unit and period needs an untreated row to impute from."""
+    seen_u = np.zeros(int(unit.max()) + 1, dtype=bool)
     seen_u[unit[~treated]] = True
-    seen_t = np.zeros(n_t, dtype=bool)
+    seen_t = np.zeros(int(time.max()) + 1, dtype=bool)
     seen_t[time[~treated]] = True
     if not (seen_u[unit[treated]].all() and seen_t[time[treated]].all()):
         raise SpecError(
@@ -430,7 +415,6 @@ def _impute(
             "unit in every treated period",
             hint="Drop always-treated units or periods in which every unit is treated.",
         )
-    return y - z @ coef, z0, z[treated]
 
 
 def bjs_imputation(
@@ -448,13 +432,16 @@ def bjs_imputation(
     ctrl = tuple(controls)
     dz = design(panel, controls=ctrl)
     treated = dz.d > 0.5
-    resid, z0, z1 = _impute(dz.y, dz.unit, dz.time, dz.x, treated)
+    _check_imputable(dz.unit, dz.time, treated)
+    gram = FEGram(dz.unit, dz.time, dz.x if ctrl else None, rows=~treated)
+    resid = dz.y - gram.z @ gram.coef(dz.y[~treated])
+    z1 = gram.z[treated]
     tau = resid[treated]
     g = dz.cohort[treated]
     tt = dz.periods[dz.time[treated]]
     e = tt - g
-    # BJS Theorem 3 variance: v_treated = w, v_untreated = -Z0 (Z0'Z0)^+ Z1' w; clustered by unit
-    z0_pinv = np.linalg.pinv(z0)  # (k, n0): (Z0'Z0)^+ Z0'
+    # BJS Theorem 3 variance: v_treated = w, v_untreated = -Z0 (Z0'Z0)^+ Z1' w; clustered by unit;
+    # treated residuals around the (cohort, period) cell means of tau
     cell_key = pd.MultiIndex.from_arrays([g, tt])
     cell_mean = pd.Series(tau).groupby([g, tt]).transform("mean").to_numpy()
     eps_treated = tau - cell_mean
@@ -462,7 +449,7 @@ def bjs_imputation(
     u_tr, u_un = dz.unit[treated], dz.unit[~treated]
 
     def estimate(w: np.ndarray) -> tuple[float, float]:
-        v_un = -(z0_pinv.T @ (z1.T @ w))
+        v_un = -(gram.zs @ (gram.gram_pinv @ (z1.T @ w)))
         score = np.bincount(u_tr, w * eps_treated, minlength=dz.n_units) + np.bincount(
             u_un, v_un * eps_untreated, minlength=dz.n_units
         )
@@ -509,8 +496,7 @@ def dcdh_weights(panel: Panel, *, controls: Sequence[str] = ()) -> pd.DataFrame:
     """
     ctrl = tuple(controls)
     dz = design(panel, controls=ctrl)
-    q = fe_basis(dz.unit, dz.time, dz.x if ctrl else None)
-    eps = dz.d - q @ (q.T @ dz.d)
+    eps = FEGram(dz.unit, dz.time, dz.x if ctrl else None).resid(dz.d)
     treated = dz.d > 0.5
     w = eps[treated] / eps[treated].sum()
     tau = bjs_imputation(panel, controls=ctrl).tau  # treated rows, same order

@@ -5,7 +5,7 @@ rebuilds the fake treatment D_it = 1{g_i > 0, t >= g_i} and refits TWFE. By Fris
 the refit needs no regression: with M the annihilator of the unit + time fixed effects and the
 controls, beta = (M d)'(M y) / (M d)'(M d). ``M y`` is computed once; ``M d`` for all draws at
 once (balanced panels: two-way demeaning of a (draws, N, T) array, then partialling out the
-demeaned controls; unbalanced: one QR basis of the fixed-effect design). The p-value is the share
+demeaned controls; unbalanced: one pseudo-inverted Gram matrix of the sparse fixed-effect design). The p-value is the share
 of draws with |beta_placebo| >= |beta_actual| (methods.md §3.7).
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayesres.did._design import design, fe_basis, twoway_demean
+from bayesres.did._design import FEGram, design, twoway_demean
 from bayesres.validate import Panel
 
 __all__ = ["PlaceboResult", "placebo", "placebo_kernel", "plot_placebo"]
@@ -81,11 +81,11 @@ def placebo_kernel(
             return (dv @ yv) / np.einsum("ij,ij->i", dv, dv)
         num = np.einsum("snt,nt->s", dd, yd)
         return num / np.einsum("snt,snt->s", dd, dd)
-    q = fe_basis(unit, time, x if has_x else None)
-    yv = y - q @ (q.T @ y)
+    gram = FEGram(unit, time, x if has_x else None)
+    yv = gram.resid(y)
     g = cohorts[:, unit]  # (S, n)
     d = ((g > 0) & (periods[time][None, :] >= g)).astype(float)
-    dv = d - (d @ q) @ q.T
+    dv = gram.resid(d.T).T
     return (dv @ yv) / np.einsum("ij,ij->i", dv, dv)
 
 
