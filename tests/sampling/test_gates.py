@@ -1,8 +1,8 @@
 """Diagnostic gates on eight schools (methods.md section 5.3) and the failure path to the report.
 
-Reference posterior: computed here by 1-D quadrature over tau (mu integrated analytically: marginally
-y ~ N(0, diag(sigma^2 + tau^2) + 25 * 11')), checked against the published values of methods.md 5.3
-(BDA3 section 5.5 setup with mu ~ N(0, 5), tau ~ HalfCauchy(5)); MCMC means are compared to it
+Reference posterior: computed here by 1-D quadrature over tau (mu integrated analytically:
+marginally y ~ N(0, diag(sigma^2 + tau^2) + 25 * 11')), checked against the published values
+of methods.md 5.3 (BDA3 section 5.5 setup with mu ~ N(0, 5), tau ~ HalfCauchy(5)); MCMC means are compared to it
 within 3 Monte Carlo standard errors.
 """
 

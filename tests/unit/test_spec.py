@@ -1,4 +1,4 @@
-"""models/*.toml specs load and validate; malformed specs give one-line SpecErrors naming the file."""
+"""models/*.toml specs load and validate; bad specs give one-line SpecErrors naming the file."""
 
 from __future__ import annotations
 
