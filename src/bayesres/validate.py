@@ -66,7 +66,12 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], source: str, what
 
 
 def _numeric(
-    df: pd.DataFrame, columns: Sequence[str], source: str, *, positive: bool = False
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    source: str,
+    *,
+    positive: bool = False,
+    positive_hint: str = "Drop --log, or fix or remove those rows.",
 ) -> pd.DataFrame:
     """Coerce ``columns`` to float through a pandera schema; raise on text, missing or <= 0."""
     import pandera.pandas as pa
@@ -126,7 +131,7 @@ def _numeric(
                     file=source,
                     column=col,
                     rows=sheet_rows(nonpos),
-                    hint="Drop --log, or fix or remove those rows.",
+                    hint=positive_hint,
                 )
     return out
 
@@ -164,7 +169,7 @@ def _check_tiers(
                 file=source,
                 column=column,
                 rows=rows,
-                hint="Correct the labels or declare the tier in the model spec.",
+                hint="Correct the labels or add the tier to the known tiers (--tiers).",
             )
         levels = [t for t in known if t in set(levels)]
     sizes = tier_of_unit.value_counts()
@@ -361,7 +366,13 @@ def validate_cross_section(
     frame = _numeric(frame, model_cols, source, positive=log)
     if extra:
         pos = log if extra_positive is None else extra_positive
-        frame = _numeric(frame, extra, source, positive=pos)
+        frame = _numeric(
+            frame,
+            extra,
+            source,
+            positive=pos,
+            positive_hint="Export columns enter a log ratio; fix or remove those rows.",
+        )
     levels: tuple[str, ...] = ()
     if tier:
         labels = _text_column(frame, tier, source, "tier")
