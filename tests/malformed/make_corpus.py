@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+OUT = HERE  # where main() writes; tests point it at a temporary folder
 
 # --------------------------------------------------------------------------- valid bases
 
@@ -84,7 +85,7 @@ def drop_col(header: list[str], rows: list[list[str]], col: str) -> tuple[list, 
 
 
 def write(name: str, data: bytes) -> None:
-    (HERE / name).write_bytes(data)
+    (OUT / name).write_bytes(data)
 
 
 def write_xlsx(name: str, header: list, rows: list[list], merge: str | None = None) -> None:
@@ -98,13 +99,25 @@ def write_xlsx(name: str, header: list, rows: list[list], merge: str | None = No
         ws.append([_num(v) for v in r])
     if merge:
         ws.merge_cells(merge)
-    # fixed document times so a rerun changes as little as possible
-    import datetime as _dt
+    wb.save(OUT / name)
+    _freeze_zip(OUT / name)
 
-    stamp = _dt.datetime(2024, 1, 1)
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.save(HERE / name)
+
+def _freeze_zip(path: Path) -> None:
+    """Fixed timestamps inside the XLSX zip, so a rerun writes identical bytes."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        parts = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    stamp = b"2024-01-01T00:00:00Z"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for fname, data in parts:
+            if fname == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data
+                )
+            zout.writestr(zipfile.ZipInfo(fname, date_time=(2024, 1, 1, 0, 0, 0)), data)
 
 
 def write_parquet(name: str, columns: dict, names: list[str] | None = None) -> None:
@@ -112,7 +125,7 @@ def write_parquet(name: str, columns: dict, names: list[str] | None = None) -> N
     import pyarrow.parquet as pq
 
     table = pa.table(list(columns.values()), names=names or list(columns))
-    pq.write_table(table, HERE / name)
+    pq.write_table(table, OUT / name)
 
 
 def _num(v: str) -> object:
@@ -125,7 +138,9 @@ def _num(v: str) -> object:
 # --------------------------------------------------------------------------- the corpus
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    global OUT
+    OUT = Path(out)
     cs, ch = CS_ROWS, CS_HEADER
     # cross-section CSVs
     h, r = drop_col(ch, cs, "x")
@@ -158,8 +173,8 @@ def main() -> None:
     write("cs_semicolon.csv", to_csv([";".join(ch)], [[";".join(r)] for r in cs]))
     write("cs_unsupported.json", b'{"city": ["Alpha"], "y": [1.2]}\n')
     write("cs_not_really.xlsx", to_csv(ch, cs))
-    (HERE / "a_directory.csv").mkdir(exist_ok=True)
-    (HERE / "a_directory.csv" / ".gitkeep").write_bytes(b"")
+    (OUT / "a_directory.csv").mkdir(exist_ok=True)
+    (OUT / "a_directory.csv" / ".gitkeep").write_bytes(b"")
 
     # cross-section XLSX and Parquet
     write_xlsx("xlsx_merged_header.xlsx", ["outcomes", None, *ch[2:]], cs, merge="A1:B1")
@@ -250,7 +265,7 @@ def _write_dates_parquet(name: str, cols: dict) -> None:
 
     df = pd.DataFrame(cols)
     df["year"] = pd.to_datetime(df["year"])
-    df.to_parquet(HERE / name, index=False)
+    df.to_parquet(OUT / name, index=False)
 
 
 if __name__ == "__main__":

@@ -119,3 +119,18 @@ def test_console_script_end_to_end(name: str) -> None:
     )
     _check_message(case, proc.returncode, proc.stdout, proc.stderr)
     assert _sha(_inputs(case)) == before
+
+
+def test_corpus_is_what_make_corpus_writes(tmp_path: Path) -> None:
+    """The committed files are the script's output, byte for byte (so the script is the record)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert len(made) >= 50
+    for rel in made:
+        assert (CORPUS / rel).read_bytes() == (tmp_path / rel).read_bytes(), str(rel)
