@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EIGHT_SCHOOLS_Y", "EIGHT_SCHOOLS_SIGMA", "SCHOOLS", "build_eight_schools"]
+__all__ = [
+    "EIGHT_SCHOOLS_Y",
+    "EIGHT_SCHOOLS_SIGMA",
+    "SCHOOLS",
+    "build_eight_schools",
+    "demo_result",
+    "fake_analysis_module",
+]
 
 EIGHT_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 EIGHT_SCHOOLS_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
@@ -144,3 +151,47 @@ def demo_result(
         figures={"forest": _figure},
         notes=["demo result: made-up numbers for tests and screenshots"],
     )
+
+
+def fake_analysis_module(analysis: str, *, failing: bool = False, calls: list | None = None) -> Any:
+    """A stand-in for ``bayesres.<analysis>`` whose ``run`` returns a ``demo_result`` (tests).
+
+    The fake index result carries entropy ``score[<city>]`` rows and an ``index_draws`` table, as
+    the real one does, so the regression spec's derived columns work; ``calls`` records
+    ``(analysis, frame, kwargs)``.
+    """
+    import pandas as pd
+
+    qs = {
+        "index": ("weight[library_books]", "dimension_weight[economic]"),
+        "regression": ("intercept", "slope", "slope_diff[first-other]"),
+        "did": ("ATT", "TWFE", "ATT_tier[first]"),
+    }[analysis]
+
+    class Fake:
+        @staticmethod
+        def run(frame, **kw):
+            if calls is not None:
+                calls.append((analysis, frame, kw))
+            res = demo_result(analysis, failing=failing and analysis != "index", quantities=qs)
+            if analysis == "index":
+                res.frequentist = pd.concat(
+                    [
+                        res.frequentist,
+                        pd.DataFrame(
+                            {
+                                "quantity": [f"score[{c}]" for c in frame["city"].unique()],
+                                "estimate": 0.5,
+                                "std_error": 0.1,
+                                "lower": 0.3,
+                                "upper": 0.7,
+                                "method": "entropy",
+                            }
+                        ),
+                    ]
+                )
+                res.tables["index_draws"] = pd.DataFrame({"unit": ["Beijing"], "draw_0": [0.5]})
+            res.data = kw["data_info"]
+            return res
+
+    return Fake

@@ -14,44 +14,8 @@ import pytest
 
 import bayesres.spec as spec_mod
 from bayesres.cli import main
-from bayesres.examples import demo_result
+from bayesres.examples import fake_analysis_module as _fake_module
 from bayesres.published import published_entry, published_value
-
-
-def _fake_module(analysis, *, failing=False, calls=None):
-    qs = {
-        "index": ("weight[library_books]", "dimension_weight[economic]"),
-        "regression": ("intercept", "slope", "slope_diff[first-other]"),
-        "did": ("ATT", "TWFE", "ATT_tier[first]"),
-    }[analysis]
-
-    class Fake:
-        @staticmethod
-        def run(frame, **kw):
-            if calls is not None:
-                calls.append((analysis, frame, kw))
-            res = demo_result(analysis, failing=failing and analysis != "index", quantities=qs)
-            if analysis == "index":
-                res.frequentist = pd.concat(
-                    [
-                        res.frequentist,
-                        pd.DataFrame(
-                            {
-                                "quantity": [f"score[{c}]" for c in frame["city"].unique()],
-                                "estimate": 0.5,
-                                "std_error": 0.1,
-                                "lower": 0.3,
-                                "upper": 0.7,
-                                "method": "entropy",
-                            }
-                        ),
-                    ]
-                )
-                res.tables["index_draws"] = pd.DataFrame({"unit": ["Beijing"], "draw_0": [0.5]})
-            res.data = kw["data_info"]
-            return res
-
-    return Fake
 
 
 @pytest.fixture
