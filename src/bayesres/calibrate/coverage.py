@@ -374,7 +374,7 @@ def resolve_methods(spec: str | Sequence[str]) -> tuple[str, ...]:
     items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     out: list[str] = []
     for it in items:
-        group = METHOD_GROUPS.get(it.lower())
+        group = None if it in METHODS else METHOD_GROUPS.get(it.lower())
         for m in group or (it,):
             if m not in METHODS:
                 raise SpecError(

@@ -11,8 +11,8 @@ A calibration model is three things (Talts et al. 2018; Modrák et al. 2023):
   (``loglik``). The same function maps the true parameters (scalars) and the posterior draws
   (``(draw,)`` leading axis), so truth and draws are ranked on exactly the same scale.
 
-``eight_schools_misspecified`` is a deliberately wrong pairing (the simulator's tau prior scale is
-3 x the model's) kept only so the tests can show that SBC fails when it should; it is not listed.
+``eight_schools_misspecified`` is a deliberately wrong pairing (the simulator's mu and tau prior
+scales are 3 x the model's) kept only so the tests can show that SBC fails when it should; it is not listed.
 """
 
 from __future__ import annotations
@@ -110,9 +110,11 @@ def _own_eight_schools(
     return m
 
 
-def _es_simulator(tau_scale: float) -> Callable[[np.random.Generator], tuple[Params, Data]]:
+def _es_simulator(
+    tau_scale: float, mu_sd: float = _MU_SD
+) -> Callable[[np.random.Generator], tuple[Params, Data]]:
     def simulate(rng: np.random.Generator) -> tuple[Params, Data]:
-        mu = rng.normal(0.0, _MU_SD)
+        mu = rng.normal(0.0, mu_sd)
         tau = abs(tau_scale * rng.standard_cauchy())
         theta = mu + tau * rng.standard_normal(8)
         y = rng.normal(theta, _ES_SIGMA)
@@ -156,9 +158,10 @@ register(
 register(
     CalibrationModel(
         name="eight_schools_misspecified",
-        description="TEST ONLY: simulator tau ~ HalfCauchy(15), model tau ~ HalfCauchy(5)",
+        description="TEST ONLY: simulator mu ~ N(0, 15), tau ~ HalfCauchy(15); model N(0, 5), "
+        "HalfCauchy(5)",
         build=_es_build(False),
-        simulate=_es_simulator(3.0 * _TAU_BETA),
+        simulate=_es_simulator(3.0 * _TAU_BETA, 3.0 * _MU_SD),
         quantities=_es_quantities,
         var_names=("mu", "tau", "theta"),
         listed=False,
