@@ -1,0 +1,395 @@
+"""Staggered DID: the hierarchical Bayesian ATT array beside its frequentist twins.
+
+``bayesres.did.run(frame, ...)`` (also ``bayesres.did(frame, ...)``) validates the panel, fits the
+Bayesian model of :mod:`bayesres.did.bayes`, aggregates the ATT draws with the Callaway-Sant'Anna
+weights (:mod:`bayesres.did.aggregate`) and sets every quantity beside its twin from
+:mod:`bayesres.did.freq`: Callaway-Sant'Anna (ATT, ATT_group, ATT_dynamic, ATT_calendar,
+ATT_gt), TWFE with unit-clustered SE (TWFE, against the TWFE-implied functional sum w^dCDH tau),
+split-sample TWFE (ATT_tier, ATT_tier_diff), BJS imputation (BJS*, against the imputation version
+of the Bayesian cells). Returns an :class:`~bayesres.results.AnalysisResult` (analysis "did").
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesres.config import HDI_PROB, SamplerSettings
+from bayesres.errors import SpecError
+from bayesres.results import AnalysisResult, DataInfo
+from bayesres.summary import frequentist_row, summarise_draws, tidy_frame
+from bayesres.validate import Panel, validate_panel
+
+__all__ = ["DATASET_DEFAULTS", "ROPE_SD", "bayes_quantities", "run"]
+
+ROPE_SD = 0.1  # ROPE half-width for tier contrasts, in outcome sd (methods.md section 3.7)
+MPDTA_TIER = "pop_tercile"
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ecommerce_panel": {
+        "outcome": "resi",
+        "unit": "city",
+        "time": "year",
+        "cohort": "cohort",
+        "tier": "tier",
+        "controls": ("agg", "open", "invest", "tec", "market"),
+    },
+    "mpdta": {
+        "outcome": "lemp",
+        "unit": "countyreal",
+        "time": "year",
+        "cohort": "first.treat",
+        "tier": MPDTA_TIER,
+        "controls": (),
+    },
+}
+
+
+def _mpdta_terciles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tiers for mpdta: population terciles of lpop (time-invariant), low / mid / high."""
+    out = frame.copy()
+    per_unit = out.groupby("countyreal")["lpop"].first()
+    terc = pd.qcut(per_unit, 3, labels=["low", "mid", "high"]).astype(str)
+    out[MPDTA_TIER] = out["countyreal"].map(terc)
+    return out
+
+
+def bayes_quantities(
+    idata: Any, design: Any, *, rope: float | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame]:
+    """(cell-version quantities, imputation-version quantities, tier contrasts), in outcome units.
+
+    Leads (pi) enter the cell version as pre-period cells, so ATT_dynamic has negative event
+    times and ATT_gt has pre-period cells, as Callaway-Sant'Anna reports them.
+    """
+    from bayesres.did.aggregate import aggregate_draws
+
+    post = idata["posterior"] if hasattr(idata, "children") else idata.posterior
+    scale = design.y_sd
+    rope = ROPE_SD * scale if rope is None else rope
+    tau = np.asarray(post["tau"].values, float) * scale
+    cells = design.cells
+    w = _cell_twfe_weights(design)
+    tiers = list(design.tiers) if design.has_tiers else None
+    all_tau, all_cells = tau, cells[["cohort", "event", "tier", "n"]]
+    if len(design.leads) and "pi" in post:
+        pi = np.asarray(post["pi"].values, float) * scale
+        lead_cells = design.leads[["cohort", "event", "n"]].assign(tier="__lead__")
+        all_tau = np.concatenate([tau, pi], axis=-1)
+        all_cells = pd.concat([all_cells, lead_cells], ignore_index=True)
+        w = np.r_[w, np.zeros(len(lead_cells))]
+    cell_q, contrasts = aggregate_draws(
+        all_tau, all_cells, tiers=tiers, cell_twfe_weight=w, rope=rope
+    )
+    imp = np.asarray(post["tau_imp"].values, float) * scale
+    imp_q, _ = aggregate_draws(imp, cells, tiers=tiers, cell_twfe_weight=None, prefix="BJS")
+    keep = {k: v for k, v in imp_q.items() if k == "BJS" or k.startswith(("BJS_gt", "BJS_dyn"))}
+    keep = {k: v for k, v in keep.items() if k != "BJS_dynamic"}
+    keep.update({k: v for k, v in imp_q.items() if k.startswith("BJS_tier")})
+    return cell_q, keep, contrasts
+
+
+def _cell_twfe_weights(design: Any) -> np.ndarray:
+    from bayesres.did.aggregate import dcdh_obs_weights
+
+    obs = design.obs
+    treated = (obs["cell"] < len(design.cells)).to_numpy()
+    x = design.arrays.get("X")
+    w = dcdh_obs_weights(obs["unit"].to_numpy(), obs["time"].to_numpy(), treated, x)
+    return np.bincount(obs["cell"].to_numpy()[treated], w[treated], minlength=len(design.cells))
+
+
+def _resolve(
+    data: pd.DataFrame, dataset: str | None, **given: Any
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    defaults = DATASET_DEFAULTS.get(dataset or "", {})
+    spec = {k: (v if v not in (None, ()) else defaults.get(k, v)) for k, v in given.items()}
+    frame = data
+    if dataset == "mpdta" and spec.get("tier") == MPDTA_TIER and MPDTA_TIER not in data:
+        frame = _mpdta_terciles(data)
+    missing = [k for k in ("outcome", "unit", "time", "cohort") if not spec.get(k)]
+    if missing:
+        raise SpecError(
+            f"missing column option(s): {', '.join(missing)}",
+            hint="Pass --outcome, --unit, --time and --cohort (or use a bundled --dataset).",
+        )
+    spec["controls"] = tuple(spec.get("controls") or ())
+    return frame, spec
+
+
+def _frequentist(
+    panel: Panel,
+    *,
+    control_group: str,
+    leads: int,
+    lags: int,
+    hdi_prob: float,
+    notes: list[str],
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    from bayesres.did import freq
+
+    rows: list[pd.DataFrame] = []
+    extra: dict[str, pd.DataFrame] = {}
+    ctrl = panel.controls
+    try:
+        cs = freq.callaway_santanna(
+            panel, control_group=control_group, controls=ctrl, level=hdi_prob
+        )
+    except Exception as exc:  # noqa: BLE001 - covariate CS can fail on small cohorts
+        if not ctrl:
+            raise
+        notes.append(f"Callaway-Sant'Anna with controls failed ({exc}); reported without them.")
+        cs = freq.callaway_santanna(panel, control_group=control_group, level=hdi_prob)
+    rows.append(cs.table)
+    rows.append(freq.twfe(panel, controls=ctrl, level=hdi_prob))
+    bjs = freq.bjs_imputation(panel, controls=ctrl, level=hdi_prob)
+    rows.append(bjs.table)
+    if leads >= 2:
+        es = freq.event_study(panel, leads=leads, lags=lags, controls=ctrl, level=hdi_prob)
+        extra["event_study_twfe"] = es
+        rows.append(es.drop(columns=["event_time", "binned"], errors="ignore"))
+    if panel.tier and len(panel.tiers) > 1:
+        split = freq.split_twfe(panel, by=panel.tier, controls=ctrl, level=hdi_prob)
+        split = split.copy()
+        est = {}
+        for r in split.to_dict("records"):
+            k = r["quantity"][len("TWFE[") : -1]
+            r = {**r, "quantity": f"ATT_tier[{k}]", "term": "ATT_tier"}
+            est[k] = r
+            rows.append(tidy_frame([r]))
+        tiers = [k for k in panel.tiers if k in est]
+        diff_rows = []
+        for i in range(len(tiers)):
+            for j in range(i + 1, len(tiers)):
+                a, b = est[tiers[i]], est[tiers[j]]
+                diff_rows.append(
+                    frequentist_row(
+                        f"ATT_tier_diff[{tiers[i]}-{tiers[j]}]",
+                        estimate=a["estimate"] - b["estimate"],
+                        std_error=float(np.hypot(a["std_error"], b["std_error"])),
+                        method="TWFE-CRV1 split sample (independent subsamples)",
+                        level=hdi_prob,
+                    )
+                )
+        if diff_rows:
+            rows.append(tidy_frame(diff_rows))
+    return tidy_frame(pd.concat(rows, ignore_index=True)), extra
+
+
+def run(
+    data: pd.DataFrame,
+    *,
+    outcome: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    cohort: str | None = None,
+    tier: str | None = None,
+    controls: Sequence[str] = (),
+    control_group: str = "never",
+    leads: int = 4,
+    lags: int = 4,
+    placebo: int = 0,
+    att_prior: str = "hierarchical",
+    seed: int = 0,
+    draws: int | None = None,
+    chains: int | None = None,
+    quick: bool = False,
+    hdi_prob: float | None = None,
+    sampler: str | None = None,
+    data_info: DataInfo | None = None,
+    dataset: str | None = None,
+    progress: bool = False,
+) -> AnalysisResult:
+    """Run the ``did`` analysis (CONTRACT.md) on a long panel; returns an AnalysisResult.
+
+    Bundled-dataset defaults fill unset column options (``ecommerce_panel``: resi by city and
+    year, cohort, tier, five controls; ``mpdta``: lemp by countyreal and year, first.treat, tiers
+    = population terciles of lpop). The Bayesian model includes leads pi for e = -leads..-2.
+    """
+    from bayesres.did.bayes import fit_did
+
+    prob = HDI_PROB if hdi_prob is None else hdi_prob
+    frame, spec = _resolve(
+        data,
+        dataset,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        tier=tier,
+        controls=tuple(controls),
+    )
+    source = dataset or str(data.attrs.get("dataset", "DataFrame"))
+    panel = validate_panel(
+        frame,
+        source=source,
+        unit=spec["unit"],
+        time=spec["time"],
+        cohort=spec["cohort"],
+        outcome=spec["outcome"],
+        tier=spec.get("tier"),
+        controls=spec["controls"],
+    )
+    settings = SamplerSettings.make(
+        draws=draws, chains=chains, seed=seed, quick=quick, sampler=sampler, progress=progress
+    )
+    notes: list[str] = []
+    t0 = _time.perf_counter()
+    fitres, design = fit_did(
+        panel,
+        settings=settings,
+        att_prior=att_prior,
+        leads=leads,
+        derived=lambda idata, d: bayes_quantities(idata, d)[0],
+    )
+    wall = _time.perf_counter() - t0
+    cell_q, imp_q, contrasts = bayes_quantities(fitres.idata, design)
+    method = f"Bayes hierarchical DID ({att_prior})"
+    estimates = pd.concat(
+        [
+            summarise_draws(cell_q, method=method, hdi_prob=prob),
+            summarise_draws(imp_q, method=f"{method}, imputation version", hdi_prob=prob),
+        ],
+        ignore_index=True,
+    )
+    frequentist, freq_tables = _frequentist(
+        panel, control_group=control_group, leads=leads, lags=lags, hdi_prob=prob, notes=notes
+    )
+    tables = {
+        "cells": _cell_table(fitres.idata, design, prob),
+        "event_study": _event_table(cell_q, frequentist, prob),
+        **freq_tables,
+    }
+    if len(contrasts):
+        tables["tier_contrasts"] = contrasts
+    extra: dict[str, Any] = {}
+    placebo_result = None
+    if placebo and placebo > 0:
+        from bayesres.did.placebo import placebo as run_placebo
+
+        placebo_result = run_placebo(panel, draws=int(placebo), seed=seed, controls=panel.controls)
+        tables["placebo"] = pd.DataFrame(
+            {"draw": np.arange(placebo), "estimate": placebo_result.estimates}
+        )
+        extra["placebo"] = {
+            "draws": int(placebo),
+            "p_value": placebo_result.p_value,
+            "estimates_file": "tables/placebo.csv",
+            "actual": placebo_result.actual,
+        }
+    if fitres.report.divergences or not fitres.report.passed:
+        notes.append("The Bayesian fit did not pass every diagnostic gate: see diagnostics.")
+    if design.covariates != panel.controls:
+        dropped = sorted(set(panel.controls) - set(design.covariates))
+        notes.append(f"Time-invariant controls absorbed by the unit effects: {', '.join(dropped)}.")
+    settings_json = {
+        "seed": seed,
+        "draws": settings.draws,
+        "tune": settings.tune,
+        "chains": settings.chains,
+        "sampler": settings.sampler,
+        "target_accept": fitres.target_accept,
+        "att_prior": att_prior,
+        "outcome": spec["outcome"],
+        "unit": spec["unit"],
+        "time": spec["time"],
+        "cohort": spec["cohort"],
+        "tier": spec.get("tier"),
+        "controls": list(spec["controls"]),
+        "control_group": control_group,
+        "leads": leads,
+        "lags": lags,
+        "placebo": placebo,
+        "rope": ROPE_SD * design.y_sd,
+        "seconds": {k: round(v, 2) for k, v in fitres.seconds.items()}
+        | {"fit_wall": round(wall, 2)},
+    }
+    info = data_info or DataInfo(
+        source=source,
+        sha256=None,
+        n_rows=len(frame),
+        synthetic=bool(data.attrs.get("synthetic", False)),
+    )
+    result = AnalysisResult(
+        analysis="did",
+        data=info,
+        settings=settings_json,
+        estimates=estimates,
+        frequentist=frequentist,
+        idata=fitres.idata,
+        diagnostics=fitres.report,
+        tables=tables,
+        extra=extra,
+        notes=notes,
+        hdi_prob=prob,
+    )
+    from bayesres.did import plots
+
+    result.figures = plots.figures(result, design=design, placebo=placebo_result)
+    return result
+
+
+def _cell_table(idata: Any, design: Any, prob: float) -> pd.DataFrame:
+    from arviz_stats.base import array_stats
+
+    post = idata["posterior"]
+    rows = []
+    for name in ("tau", "tau_imp"):
+        x = np.asarray(post[name].values, float) * design.y_sd
+        flat = x.reshape(-1, x.shape[-1])
+        for j, c in enumerate(design.cells.to_dict("records")):
+            lo, hi = array_stats.hdi(flat[:, j], prob=prob)
+            rows.append(
+                {
+                    "version": "cell" if name == "tau" else "imputation",
+                    "cohort": c["cohort"],
+                    "event": c["event"],
+                    "time": c["time"],
+                    "tier": c["tier"],
+                    "n_units": c["n"],
+                    "mean": float(flat[:, j].mean()),
+                    "sd": float(flat[:, j].std(ddof=1)),
+                    "hdi_low": float(lo),
+                    "hdi_high": float(hi),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _event_table(cell_q: dict, frequentist: pd.DataFrame, prob: float) -> pd.DataFrame:
+    from bayesres.did.aggregate import simultaneous_band
+    from bayesres.summary import draws_2d
+
+    names = [k for k in cell_q if k.startswith("ATT_dynamic[")]
+    events = [int(k[len("ATT_dynamic[") : -1]) for k in names]
+    order = np.argsort(events)
+    names, events = [names[i] for i in order], [events[i] for i in order]
+    mat = np.column_stack([draws_2d(cell_q[k]).reshape(-1) for k in names])
+    lo_s, hi_s, crit = simultaneous_band(mat, prob=prob)
+    lo_p, hi_p = np.quantile(mat, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+    f = frequentist.set_index("quantity") if len(frequentist) else pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            "event": events,
+            "mean": mat.mean(axis=0),
+            "sd": mat.std(axis=0, ddof=1),
+            "eti_low": lo_p,
+            "eti_high": hi_p,
+            "band_low": lo_s,
+            "band_high": hi_s,
+            "band_crit": crit,
+        }
+    )
+    for col, prefix in (("cs", "ATT_dynamic"), ("twfe_es", "ES")):
+        est = [f["estimate"].get(f"{prefix}[{e}]", np.nan) if len(f) else np.nan for e in events]
+        se = [f["std_error"].get(f"{prefix}[{e}]", np.nan) if len(f) else np.nan for e in events]
+        out[f"{col}_estimate"], out[f"{col}_se"] = est, se
+    return out
+
+
+from bayesres._callable import make_callable  # noqa: E402
+
+make_callable(__name__, run)

@@ -1,0 +1,534 @@
+"""Hierarchical Bayesian imputation DID with an ATT array over cohort x event time x tier.
+
+The design follows methods.md section 3.4 (a Chib-Shimizu style joint model that enforces
+parallel trends and no anticipation by construction). Everything is on the standardised outcome
+y* = (y - mean) / sd; effects are reported in outcome units by the aggregation layer.
+
+Untreated outcome (all observations)::
+
+    m_it   = alpha_i + gamma_t + delta_{k(i),t} + Q_it' theta_cov
+    alpha_i ~ N(mu + lambda_{g(i)} + eta_{k(i)}, s_a)   (centred; cohort and tier means: Mundlak)
+    gamma  ~ ZeroSumNormal(1) over years (fixed scale: a learnt scale shrank them on mpdta)
+    delta  = s_d * ZeroSumNormal(1) over (tier, year), both axes zero-sum (tier-year shocks)
+
+Q are the QR-rotated, within-unit demeaned covariates (beta = R^-1 theta_cov is reported).
+Observed: y*_it ~ Normal(m_it + D_it tau_cell(it) + L_it pi_lead(it), sigma_k), or StudentT(nu, .),
+optionally with AR(1) errors (conditional likelihood on the previous period's residual).
+
+ATT array over observed treated cells c = (g, e, k):
+
+* ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c, theta a random walk over
+  event time (theta_0 ~ N(0, 0.5), step s_th), phi_g = s_phi z_g, psi = s_psi * ZeroSumNormal(1);
+* ``independent``: tau_c ~ N(0, 2.5) (the BvM twin of the BJS imputation cells);
+* ``t_shrink``: tau_c ~ StudentT(3, 0, 0.1) (thick tails, shrinks small effects; Chib-Shimizu).
+
+Optional leads pi_{g,e} for treated pre-periods e in -L..-2 (e = -1 and e < -L are the reference):
+hierarchical/t_shrink use pi = s_pi z, independent uses N(0, 2.5).
+
+Default priors (standardised scale; override any with ``priors={name: value}``):
+mu N(0, 1); lambda, eta ZeroSumNormal(1); s_a HalfNormal(1); gamma ZeroSumNormal(1);
+s_d HalfNormal(0.25); beta (QR scale) N(0, 1); sigma_k HalfNormal(1); theta_0 N(0, 0.5);
+s_th, s_phi, s_psi HalfNormal(0.25); s_c HalfNormal(0.1); tau_indep 2.5; t_shrink_scale 0.1;
+t_shrink_nu 3; s_pi HalfNormal(0.25); nu Gamma(2, 0.1); rho Uniform(-0.95, 0.95).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesres.errors import SpecError
+from bayesres.validate import Panel
+
+__all__ = [
+    "ATT_PRIORS",
+    "DEFAULT_PRIORS",
+    "DidDesign",
+    "build_did_model",
+    "did_design",
+    "fit_did",
+]
+
+ATT_PRIORS = ("hierarchical", "independent", "t_shrink")
+LIKELIHOODS = ("normal", "student")
+NO_TIER = "all"
+
+DEFAULT_PRIORS: dict[str, float] = {
+    "mu": 1.0,
+    "lam": 1.0,
+    "eta": 1.0,
+    "s_a": 1.0,
+    "gamma": 1.0,
+    "s_d": 0.25,
+    "beta": 1.0,
+    "sigma": 1.0,
+    "th0": 0.5,
+    "s_th": 0.25,
+    "s_phi": 0.25,
+    "s_psi": 0.25,
+    "s_c": 0.1,
+    "tau_indep": 2.5,
+    "t_shrink_scale": 0.1,
+    "t_shrink_nu": 3.0,
+    "s_pi": 0.25,
+    "nu_alpha": 2.0,
+    "nu_beta": 0.1,
+    "rho_max": 0.95,
+}
+
+
+@dataclass(frozen=True)
+class DidDesign:
+    """Everything the model needs, as labelled numpy arrays (rows sorted by unit, then time).
+
+    ``cells``: one row per observed treated (cohort, event, tier) cell with ``n`` (units) and
+    integer codes g_idx / e_idx / k_idx; ``leads``: one row per (cohort, event) lead cell.
+    ``data()`` returns the ``pm.Data`` values, so a compiled model can be refitted on another
+    panel with the same ``key()``.
+    """
+
+    units: tuple[str, ...]
+    periods: tuple[int, ...]
+    tiers: tuple[str, ...]
+    cohorts: tuple[int, ...]
+    cells: pd.DataFrame
+    leads: pd.DataFrame
+    covariates: tuple[str, ...]
+    options: tuple[tuple[str, Any], ...]
+    y_mean: float
+    y_sd: float
+    arrays: dict[str, np.ndarray] = field(repr=False)
+    r_inv: np.ndarray = field(repr=False)
+    obs: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.arrays["y_std"].shape[0])
+
+    @property
+    def events(self) -> tuple[int, ...]:
+        return tuple(range(int(self.cells["event"].max()) + 1))
+
+    @property
+    def has_tiers(self) -> bool:
+        return len(self.tiers) > 1
+
+    def option(self, name: str) -> Any:
+        return dict(self.options)[name]
+
+    def data(self) -> dict[str, np.ndarray]:
+        return dict(self.arrays)
+
+    def key(self) -> tuple:
+        """Model-structure key: equal keys share one compiled model (data swapped in)."""
+        return (
+            "did",
+            self.units,
+            self.periods,
+            self.tiers,
+            self.cohorts,
+            tuple(map(tuple, self.cells[["cohort", "event", "tier"]].to_numpy().tolist())),
+            tuple(map(tuple, self.leads[["cohort", "event"]].to_numpy().tolist())),
+            self.covariates,
+            self.options,
+            self.n_obs,
+        )
+
+
+# --------------------------------------------------------------------------- design (numpy)
+
+
+def _qr_scaled(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = x.shape[0]
+    q, r = np.linalg.qr(x)
+    scale = np.sqrt(max(n - 1, 1))
+    return q * scale, np.linalg.inv(r / scale)
+
+
+def did_design(
+    panel: Panel,
+    *,
+    leads: int = 0,
+    att_prior: str = "hierarchical",
+    likelihood: str = "normal",
+    ar1: bool = False,
+    tier_year_shocks: bool = True,
+    priors: Mapping[str, float] | None = None,
+) -> DidDesign:
+    """The numpy side of the model: codes, cells, QR covariates, standardised outcome."""
+    if att_prior not in ATT_PRIORS:
+        raise SpecError(
+            f"unknown att_prior {att_prior!r}", hint=f"Use one of: {', '.join(ATT_PRIORS)}."
+        )
+    if likelihood not in LIKELIHOODS:
+        raise SpecError(
+            f"unknown likelihood {likelihood!r}", hint=f"Use one of: {', '.join(LIKELIHOODS)}."
+        )
+    if leads < 0:
+        raise SpecError("leads must be >= 0")
+    if panel.outcome is None:
+        raise SpecError("the panel has no outcome column", hint="Pass outcome= to validate_panel.")
+    unknown = set(priors or {}) - set(DEFAULT_PRIORS)
+    if unknown:
+        raise SpecError(
+            f"unknown prior names {sorted(unknown)}",
+            hint=f"Known: {', '.join(DEFAULT_PRIORS)}.",
+        )
+    pri = {**DEFAULT_PRIORS, **dict(priors or {})}
+
+    df = panel.frame.sort_values([panel.unit, panel.time], kind="stable").reset_index(drop=True)
+    units = tuple(pd.unique(df[panel.unit].astype(str)))
+    unit_code = {u: i for i, u in enumerate(units)}
+    periods = tuple(int(p) for p in panel.periods)
+    per_code = {p: i for i, p in enumerate(periods)}
+    tiers = tuple(panel.tiers) if panel.tier else (NO_TIER,)
+    tier_code = {k: i for i, k in enumerate(tiers)}
+    cohorts = tuple(int(c) for c in panel.cohorts)
+    coh_code = {0: 0, **{g: i + 1 for i, g in enumerate(cohorts)}}
+
+    u_idx = df[panel.unit].astype(str).map(unit_code).to_numpy(np.int64)
+    t = df[panel.time].to_numpy(np.int64)
+    t_idx = np.array([per_code[p] for p in t], dtype=np.int64)
+    g = df[panel.cohort].to_numpy(np.int64)
+    k_lab = df[panel.tier].astype(str).to_numpy() if panel.tier else np.full(len(df), NO_TIER)
+    k_idx = np.array([tier_code[k] for k in k_lab], dtype=np.int64)
+    e = np.where(g > 0, t - g, -10_000)
+    treated = (g > 0) & (e >= 0)
+
+    first = np.r_[True, u_idx[1:] != u_idx[:-1]]
+    unit_rows = np.flatnonzero(first)
+    unit_tier = k_idx[unit_rows]
+    unit_coh = np.array([coh_code[int(c)] for c in g[unit_rows]], dtype=np.int64)
+
+    obs = pd.DataFrame({"unit": u_idx, "time": t, "cohort": g, "event": e, "tier": k_lab})
+    tr = obs[treated]
+    cells = (
+        tr.groupby(["cohort", "event", "tier"], sort=False)["unit"]
+        .nunique()
+        .rename("n")
+        .reset_index()
+    )
+    cells["k_idx"] = cells["tier"].map(tier_code)
+    cells = cells.sort_values(["cohort", "event", "k_idx"]).reset_index(drop=True)
+    cells["g_idx"] = cells["cohort"].map({c: i for i, c in enumerate(cohorts)})
+    cells["e_idx"] = cells["event"]
+    cells["time"] = cells["cohort"] + cells["event"]
+    cells["label"] = [
+        f"{c},{ev},{k}" for c, ev, k in zip(cells.cohort, cells.event, cells.tier, strict=True)
+    ]
+    cell_of = {
+        (c, ev, k): i
+        for i, (c, ev, k) in enumerate(cells[["cohort", "event", "tier"]].to_numpy().tolist())
+    }
+    n_cells = len(cells)
+    obs_cell = np.full(len(df), n_cells, dtype=np.int64)
+    for i in np.flatnonzero(treated):
+        obs_cell[i] = cell_of[(int(g[i]), int(e[i]), str(k_lab[i]))]
+
+    is_lead = (g > 0) & (e >= -leads) & (e <= -2) if leads >= 2 else np.zeros(len(df), bool)
+    lead_tab = (
+        obs[is_lead]
+        .groupby(["cohort", "event"], sort=True)["unit"]
+        .nunique()
+        .rename("n")
+        .reset_index()
+    )
+    lead_tab["time"] = lead_tab["cohort"] + lead_tab["event"]
+    lead_tab["label"] = [f"{c},{ev}" for c, ev in zip(lead_tab.cohort, lead_tab.event, strict=True)]
+    lead_of = {
+        (c, ev): i for i, (c, ev) in enumerate(lead_tab[["cohort", "event"]].to_numpy().tolist())
+    }
+    obs_lead = np.full(len(df), len(lead_tab), dtype=np.int64)
+    for i in np.flatnonzero(is_lead):
+        obs_lead[i] = lead_of[(int(g[i]), int(e[i]))]
+
+    y = df[panel.outcome].to_numpy(float)
+    y_mean, y_sd = float(y.mean()), float(y.std(ddof=1))
+    if not y_sd > 0:
+        raise SpecError(f"the outcome {panel.outcome!r} is constant")
+    y_std = (y - y_mean) / y_sd
+
+    covs: list[str] = []
+    cols, xsd = [], []
+    for c in panel.controls:
+        x = df[c].to_numpy(float)
+        xc = x - pd.Series(x).groupby(u_idx).transform("mean").to_numpy()
+        if np.std(xc) > 1e-10 * max(1.0, np.std(x)):  # time-invariant controls are absorbed
+            cols.append(xc / np.std(xc))
+            xsd.append(np.std(xc))
+            covs.append(c)
+    if cols:
+        xmat = np.column_stack(cols)
+        if np.linalg.matrix_rank(xmat) < xmat.shape[1]:
+            raise SpecError(
+                "the within-unit controls are collinear", hint="Drop one of the controls."
+            )
+        qs, r_inv = _qr_scaled(xmat)
+        r_inv = r_inv / np.asarray(xsd)[:, None]  # beta per unit of the control, on y* scale
+    else:
+        qs, r_inv = np.zeros((len(df), 0)), np.zeros((0, 0))
+
+    # imputation averaging matrix: row c averages the treated observations of cell c
+    imp_w = np.zeros((n_cells, len(df)))
+    for c in range(n_cells):
+        rows = np.flatnonzero(obs_cell == c)
+        imp_w[c, rows] = 1.0 / rows.size
+
+    # AR(1): previous observation of the same unit in the previous period (else no lag)
+    prev_ok = np.r_[False, (u_idx[1:] == u_idx[:-1]) & (t[1:] - t[:-1] == 1)]
+    lag_idx = np.where(prev_ok, np.arange(len(df)) - 1, np.arange(len(df)))
+    has_lag = prev_ok.astype(float)
+
+    arrays = {
+        "y_std": y_std,
+        "unit_idx": u_idx,
+        "time_idx": t_idx,
+        "obs_tier": k_idx,
+        "unit_tier": unit_tier,
+        "unit_coh": unit_coh,
+        "obs_cell": obs_cell,
+        "obs_lead": obs_lead,
+        "imp_w": imp_w,
+    }
+    if covs:
+        arrays["X"] = qs
+    if ar1:
+        arrays.update({"lag_idx": lag_idx, "has_lag": has_lag, "y_lag": y_std[lag_idx]})
+    # the cell / lead codes are structural; ship the treatment pattern per observation
+    options = (
+        ("att_prior", att_prior),
+        ("leads", int(leads)),
+        ("likelihood", likelihood),
+        ("ar1", bool(ar1)),
+        ("tier_year_shocks", bool(tier_year_shocks) and len(tiers) > 1),
+        ("priors", tuple(sorted(pri.items()))),
+    )
+    obs_out = obs.assign(cell=obs_cell, lead=obs_lead, y=y)
+    return DidDesign(
+        units=units,
+        periods=periods,
+        tiers=tiers,
+        cohorts=cohorts,
+        cells=cells,
+        leads=lead_tab,
+        covariates=tuple(covs),
+        options=options,
+        y_mean=y_mean,
+        y_sd=y_sd,
+        arrays=arrays,
+        r_inv=r_inv,
+        obs=obs_out,
+    )
+
+
+# --------------------------------------------------------------------------- model (PyMC)
+
+
+def build_did_model(
+    panel: Panel,
+    *,
+    att_prior: str = "hierarchical",
+    leads: int = 0,
+    likelihood: str = "normal",
+    ar1: bool = False,
+    tier_year_shocks: bool = True,
+    priors: Mapping[str, float] | None = None,
+) -> tuple[Any, DidDesign]:
+    """Build (never sample) the hierarchical DID model; returns ``(pm.Model, DidDesign)``."""
+    design = did_design(
+        panel,
+        leads=leads,
+        att_prior=att_prior,
+        likelihood=likelihood,
+        ar1=ar1,
+        tier_year_shocks=tier_year_shocks,
+        priors=priors,
+    )
+    return model_from_design(design), design
+
+
+def model_from_design(design: DidDesign) -> Any:
+    """The ``pm.Model`` of a :class:`DidDesign` (pure: no sampling)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pri = dict(design.option("priors"))
+    att_prior = design.option("att_prior")
+    a = design.arrays
+    cells, lead_tab = design.cells, design.leads
+    n_leads = len(lead_tab)
+    coords = {
+        "obs": np.arange(design.n_obs),
+        "unit": list(design.units),
+        "year": list(design.periods),
+        "tier": list(design.tiers),
+        "coh_all": ["never", *map(str, design.cohorts)],
+        "cohort": list(map(str, design.cohorts)),
+        "event": list(design.events),
+        "rw": list(design.events[1:]),
+        "cell": list(cells["label"]),
+        "lead": list(lead_tab["label"]),
+        "cov": list(design.covariates),
+    }
+    multi_tier = design.has_tiers
+    with pm.Model(coords=coords) as model:
+        y_d = pm.Data("y_std", a["y_std"], dims="obs")
+        u_i = pm.Data("unit_idx", a["unit_idx"], dims="obs")
+        t_i = pm.Data("time_idx", a["time_idx"], dims="obs")
+        k_i = pm.Data("obs_tier", a["obs_tier"], dims="obs")
+        uk = pm.Data("unit_tier", a["unit_tier"], dims="unit")
+        ug = pm.Data("unit_coh", a["unit_coh"], dims="unit")
+        c_i = pm.Data("obs_cell", a["obs_cell"], dims="obs")
+        l_i = pm.Data("obs_lead", a["obs_lead"], dims="obs")
+        imp_w = pm.Data("imp_w", a["imp_w"], dims=("cell", "obs"))
+
+        # ---- untreated outcome
+        mu = pm.Normal("mu", 0.0, pri["mu"])
+        lam = pm.ZeroSumNormal("lam", sigma=pri["lam"], dims="coh_all")
+        alpha_mean = mu + lam[ug]
+        if multi_tier:
+            eta = pm.ZeroSumNormal("eta", sigma=pri["eta"], dims="tier")
+            alpha_mean = alpha_mean + eta[uk]
+        s_a = pm.HalfNormal("s_a", pri["s_a"])
+        # centred: each unit has T observations, so the likelihood pins alpha_i down far more
+        # tightly than its prior does (the non-centred form mixed badly on mpdta)
+        alpha = pm.Normal("alpha", alpha_mean, s_a, dims="unit")
+        # fixed scale: a learnt s_g with few years shrinks the year effects and biases tau
+        gam = pm.ZeroSumNormal("gamma", sigma=pri["gamma"], dims="year")
+        m0 = alpha[u_i] + gam[t_i]
+        if design.option("tier_year_shocks"):
+            s_d = pm.HalfNormal("s_d", pri["s_d"])
+            z_d = pm.ZeroSumNormal("z_d", sigma=1.0, dims=("tier", "year"), n_zerosum_axes=2)
+            m0 = m0 + (s_d * z_d)[k_i, t_i]
+        if design.covariates:
+            x_d = pm.Data("X", a["X"], dims=("obs", "cov"))
+            th_cov = pm.Normal("th_cov", 0.0, pri["beta"], dims="cov")
+            pm.Deterministic("beta", pt.dot(design.r_inv, th_cov), dims="cov")
+            m0 = m0 + pt.dot(x_d, th_cov)
+
+        # ---- ATT array
+        if att_prior == "hierarchical":
+            th0 = pm.Normal("th0", 0.0, pri["th0"])
+            theta = pt.stack([th0]) if n_events(design) == 1 else None
+            if theta is None:
+                s_th = pm.HalfNormal("s_th", pri["s_th"])
+                rw = pm.Normal("rw", 0.0, 1.0, dims="rw")
+                theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
+            theta = pm.Deterministic("theta", theta, dims="event")
+            tau = theta[cells["e_idx"].to_numpy()]
+            if len(design.cohorts) > 1:
+                s_phi = pm.HalfNormal("s_phi", pri["s_phi"])
+                z_phi = pm.Normal("z_phi", 0.0, 1.0, dims="cohort")
+                tau = tau + (s_phi * z_phi)[cells["g_idx"].to_numpy()]
+            if multi_tier:
+                s_psi = pm.HalfNormal("s_psi", pri["s_psi"])
+                z_psi = pm.ZeroSumNormal("z_psi", sigma=1.0, dims="tier")
+                tau = tau + (s_psi * z_psi)[cells["k_idx"].to_numpy()]
+            s_c = pm.HalfNormal("s_c", pri["s_c"])
+            u_c = pm.Normal("u_c", 0.0, 1.0, dims="cell")
+            tau = pm.Deterministic("tau", tau + s_c * u_c, dims="cell")
+        elif att_prior == "independent":
+            tau = pm.Normal("tau", 0.0, pri["tau_indep"], dims="cell")
+        else:
+            tau = pm.StudentT(
+                "tau", nu=pri["t_shrink_nu"], mu=0.0, sigma=pri["t_shrink_scale"], dims="cell"
+            )
+        mu_y = m0 + pt.concatenate([tau, pt.zeros(1)])[c_i]
+        if n_leads:
+            if att_prior == "independent":
+                pi = pm.Normal("pi", 0.0, pri["tau_indep"], dims="lead")
+            else:
+                s_pi = pm.HalfNormal("s_pi", pri["s_pi"])
+                pi = pm.Deterministic(
+                    "pi", s_pi * pm.Normal("z_pi", 0.0, 1.0, dims="lead"), dims="lead"
+                )
+            mu_y = mu_y + pt.concatenate([pi, pt.zeros(1)])[l_i]
+        pm.Deterministic("tau_imp", pt.dot(imp_w, y_d - m0), dims="cell")
+
+        # ---- likelihood
+        sigma = pm.HalfNormal("sigma", pri["sigma"], dims="tier")
+        sd = sigma[k_i]
+        if design.option("ar1"):
+            lag = pm.Data("lag_idx", a["lag_idx"], dims="obs")
+            has_lag = pm.Data("has_lag", a["has_lag"], dims="obs")
+            y_lag = pm.Data("y_lag", a["y_lag"], dims="obs")
+            rho = pm.Uniform("rho", -pri["rho_max"], pri["rho_max"])
+            mu_y = mu_y + rho * has_lag * (y_lag - mu_y[lag])
+            sd = sd / pt.switch(pt.eq(has_lag, 1.0), 1.0, pt.sqrt(1.0 - rho**2))
+        if design.option("likelihood") == "student":
+            nu = pm.Gamma("nu", alpha=pri["nu_alpha"], beta=pri["nu_beta"])
+            pm.StudentT("y", nu=nu, mu=mu_y, sigma=sd, observed=y_d, dims="obs")
+        else:
+            pm.Normal("y", mu=mu_y, sigma=sd, observed=y_d, dims="obs")
+    return model
+
+
+def n_events(design: DidDesign) -> int:
+    return len(design.events)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def fit_did(
+    panel: Panel,
+    *,
+    settings: Any,
+    att_prior: str = "hierarchical",
+    leads: int = 0,
+    likelihood: str = "normal",
+    ar1: bool = False,
+    tier_year_shocks: bool = True,
+    priors: Mapping[str, float] | None = None,
+    derived: Any = None,
+    retry: bool = True,
+) -> tuple[Any, DidDesign]:
+    """Build and sample; a panel with the same structure key reuses the compiled model.
+
+    ``derived(idata, design)`` may return {name: (chain, draw)} aggregates to gate as well.
+    Returns ``(FitResult, DidDesign)``.
+    """
+    from bayesres import sampling
+
+    design = did_design(
+        panel,
+        leads=leads,
+        att_prior=att_prior,
+        likelihood=likelihood,
+        ar1=ar1,
+        tier_year_shocks=tier_year_shocks,
+        priors=priors,
+    )
+    key = design.key()
+    compiled_before = key in sampling._COMPILED
+    model = _MODELS.get(key) if compiled_before else None
+    if model is None:
+        model = model_from_design(design)
+        _MODELS[key] = model
+    gate = [v for v in _gate_vars(model)]
+    res = sampling.fit(
+        model,
+        settings=settings,
+        key=key,
+        data=design.data() if compiled_before else None,
+        gate_vars=gate,
+        derived=(lambda idata: derived(idata, design)) if derived is not None else None,
+        retry=retry,
+    )
+    return res, design
+
+
+_MODELS: dict[tuple, Any] = {}
+
+
+def _gate_vars(model: Any) -> list[str]:
+    """Free parameters and the ATT array (not the imputation means, which carry noise)."""
+    names = [rv.name for rv in model.free_RVs]
+    for det in ("tau", "pi", "theta"):
+        if det in model.named_vars and det not in names:
+            names.append(det)
+    return names
