@@ -124,6 +124,7 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Data
                     rows=[HEADER_ROW],
                     hint="Save it as comma-separated CSV.",
                 )
+    df.attrs["source"] = name  # so analyses can name the file in their own messages
     return df
 
 

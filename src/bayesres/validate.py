@@ -169,7 +169,7 @@ def _check_tiers(
                 file=source,
                 column=column,
                 rows=rows,
-                hint="Correct the labels or add the tier to the known tiers (--tiers).",
+                hint="Correct the labels or add the tier to the list of known tiers.",
             )
         levels = [t for t in known if t in set(levels)]
     sizes = tier_of_unit.value_counts()

@@ -139,3 +139,8 @@ def test_file_sha256_matches_hashlib(tmp_path) -> None:
     p = tmp_path / "f.bin"
     p.write_bytes(os.urandom(3000))
     assert file_sha256(p) == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_frame_remembers_its_source(tmp_path) -> None:
+    FRAME.to_csv(tmp_path / "t.csv", index=False)
+    assert read_table(tmp_path / "t.csv").attrs["source"] == str(tmp_path / "t.csv")
