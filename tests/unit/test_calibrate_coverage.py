@@ -16,7 +16,9 @@ from bayesres.calibrate import COVERAGE_COLUMNS, coverage_table, run_coverage
 from bayesres.calibrate import coverage as cv
 from bayesres.errors import MissingDependencyError, SpecError
 
-CONTRACT_COLUMNS = "scenario, method, quantity, truth, reps, coverage, mcse, mean_width, rmse, rejection_rate"
+CONTRACT_COLUMNS = (
+    "scenario, method, quantity, truth, reps, coverage, mcse, mean_width, rmse, rejection_rate"
+)
 
 
 def test_columns_match_contract():
@@ -68,9 +70,16 @@ def test_ols_t_interval_covers_at_nominal(tmp_path):
 
 def test_aggregation_closed_form():
     rec = pd.DataFrame(
-        {"scenario": "S1", "method": "OLS", "quantity": "q", "truth": 1.0, "rep": range(4),
-         "estimate": [1.0, 2.0, 0.0, 1.0], "lower": [0.5, 1.5, -1.0, -0.5],
-         "upper": [1.5, 2.5, 0.5, 0.5]}
+        {
+            "scenario": "S1",
+            "method": "OLS",
+            "quantity": "q",
+            "truth": 1.0,
+            "rep": range(4),
+            "estimate": [1.0, 2.0, 0.0, 1.0],
+            "lower": [0.5, 1.5, -1.0, -0.5],
+            "upper": [1.5, 2.5, 0.5, 0.5],
+        }
     )
     t = coverage_table(rec).iloc[0]
     assert t["coverage"] == 0.25 and t["mcse"] == pytest.approx(np.sqrt(0.25 * 0.75 / 4))
@@ -142,8 +151,19 @@ def test_cli_coverage_and_sbc_list(tmp_path):
     runner = CliRunner()
     res = runner.invoke(
         calibrate_app,
-        ["coverage", "--scenario", "S1,S5", "--reps", "12", "--methods", "ols", "--workers", "0",
-         "--out", str(tmp_path)],
+        [
+            "coverage",
+            "--scenario",
+            "S1,S5",
+            "--reps",
+            "12",
+            "--methods",
+            "ols",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "coverage.csv")

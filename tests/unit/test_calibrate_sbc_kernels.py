@@ -56,7 +56,9 @@ def test_gamma_matches_definition():
     rng = np.random.default_rng(1)
     for n_ranks, n in [(5, 10), (20, 50), (100, 37)]:
         r = rng.integers(0, n_ranks, n)
-        assert gamma_statistic(r, n_ranks) == pytest.approx(_gamma_loop(list(r), n_ranks), rel=1e-12)
+        assert gamma_statistic(r, n_ranks) == pytest.approx(
+            _gamma_loop(list(r), n_ranks), rel=1e-12
+        )
 
 
 def test_null_pvalues_are_uniform_and_band_holds():
@@ -75,7 +77,9 @@ def test_null_pvalues_are_uniform_and_band_holds():
 def test_uniformity_table_detects_nonuniform_ranks():
     rng = np.random.default_rng(3)
     ok = rng.integers(0, 40, 100)
-    over = np.clip(rng.integers(0, 40, 100) // 2 + 10, 0, 39)  # too concentrated: overdispersed post.
+    over = np.clip(
+        rng.integers(0, 40, 100) // 2 + 10, 0, 39
+    )  # too concentrated: overdispersed post.
     shifted = np.clip(rng.integers(0, 40, 100) + 12, 0, 39)  # biased
     t = uniformity_table({"ok": ok, "over": over, "shifted": shifted}, n_ranks=40)
     assert list(t.columns) == SBC_COLUMNS
