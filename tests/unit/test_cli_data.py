@@ -178,12 +178,6 @@ def test_check_does_not_touch_the_input(tmp_path, capsys) -> None:
     assert np.isfinite(pd.read_csv(p)["lemp"]).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bayesres.cli.main catches click.ClickException, but typer 0.29 raises its vendored "
-    "typer._click exceptions, so a usage error exits 1 as an internal error (lead to fix in "
-    "cli/__init__.py); strict: this fails once fixed, so remove the mark then",
-)
 @pytest.mark.parametrize("argv", [["data", "check", "x.csv"], ["data", "list", "--bogus"]])
 def test_usage_errors_exit_2_on_one_line(argv, capsys) -> None:
     rc, _, err = run(argv, capsys)

@@ -42,23 +42,36 @@ from bayesres.cli import calibrate as _calibrate  # noqa: E402,F401  (registers 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one-line errors on stderr, contract exit codes, no tracebacks."""
-    import click
+    import warnings
+
+    from typer._click import exceptions as click_exc
 
     from bayesres.errors import BayesresError
 
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+    def _one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        text = " ".join(str(message).split())
+        typer.echo(f"warning: {text}", err=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
-        app(args=argv, prog_name="bayesres", standalone_mode=False)
+        result = app(args=argv, prog_name="bayesres", standalone_mode=False)
+        if isinstance(result, int) and result:
+            return result
     except BayesresError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except click_exc.ClickException as exc:  # usage errors: unknown option, missing argument
+        message = " ".join(exc.format_message().split())
+        if message:  # an empty message means click has already shown the help (no arguments)
+            typer.echo(f"error: {message} (see 'bayesres --help')", err=True)
         return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -67,11 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("BAYESRES_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {first} (set BAYESRES_DEBUG=1 for the traceback)",
-            err=True,
-        )
+        typer.echo(f"internal error: {type(exc).__name__}: {first} (set BAYESRES_DEBUG=1 for the traceback)", err=True)
         return 1
+    finally:
+        warnings.showwarning = previous
     return 0
 
 
