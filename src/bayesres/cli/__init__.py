@@ -35,9 +35,9 @@ def _root(
 
 
 from bayesres.cli import analyses as _analyses  # noqa: E402,F401  (registers index / regress / did / run)
+from bayesres.cli import calibrate as _calibrate  # noqa: E402,F401  (registers calibrate)
 from bayesres.cli import data as _data  # noqa: E402,F401  (registers the data group)
 from bayesres.cli import workflow as _workflow  # noqa: E402,F401  (registers replicate / run)
-from bayesres.cli import calibrate as _calibrate  # noqa: E402,F401  (registers calibrate)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("BAYESRES_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        typer.echo(f"internal error: {type(exc).__name__}: {first} (set BAYESRES_DEBUG=1 for the traceback)", err=True)
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {first} (set BAYESRES_DEBUG=1 for the traceback)",
+            err=True,
+        )
         return 1
     finally:
         warnings.showwarning = previous
