@@ -440,6 +440,13 @@ def to_csv_text(df: pd.DataFrame) -> str:
     return df.to_csv(index=False, lineterminator="\n", float_format="%.12g")
 
 
+def indicator_spec() -> pd.DataFrame:
+    """The index spec shipped with the data: directions spelled positive / negative (CONTRACT.md)."""
+    spec = INDICATORS[["indicator", "dimension", "direction", "label", "published_weight"]].copy()
+    spec["direction"] = np.where(spec["direction"].to_numpy(dtype=float) > 0, "positive", "negative")
+    return spec
+
+
 def write(out_dir: str | Path, *, seed: int = 3) -> list[Path]:
     """Write ecommerce_panel.csv, ecommerce_panel_truth.csv, ecommerce_indicators.csv and the
     datasheet ecommerce_panel.toml into ``out_dir``."""
@@ -452,7 +459,7 @@ def write(out_dir: str | Path, *, seed: int = 3) -> list[Path]:
     paths = [
         atomic_write_text(out / "ecommerce_panel.csv", to_csv_text(rep.panel)),
         atomic_write_text(out / "ecommerce_panel_truth.csv", to_csv_text(rep.truth)),
-        atomic_write_text(out / "ecommerce_indicators.csv", to_csv_text(INDICATORS)),
+        atomic_write_text(out / "ecommerce_indicators.csv", to_csv_text(indicator_spec())),
     ]
     extra = {"twfe": _twfe_report(rep.panel), "units": {r[0]: r[5] for r in _IND}}
     paths.append(atomic_write_text(out / "ecommerce_panel.toml", datasheet(rep, extra)))
