@@ -253,7 +253,10 @@ class _Derived:
 def _derive(w: np.ndarray, exact: EntropyIndex, unit_latent: np.ndarray | None = None) -> _Derived:
     a = exact.arrays
     scores = row_scores(w, exact.z, a.group)
-    u = unit_mean(scores, a.unit_codes, a.n_units)
+    if a.n_groups == 1:  # linear: the unit mean of scores is the score of the unit-mean z
+        u = w[:, 0, :] @ unit_mean(exact.z.T, a.unit_codes, a.n_units)
+    else:
+        u = unit_mean(scores, a.unit_codes, a.n_units)
     ranks = rank_draws(u if unit_latent is None else unit_latent)
     wm = w.mean(axis=1)
     n_dim = len(a.dimensions)
