@@ -217,11 +217,13 @@ def fit_variant(
     key = model_key(data, variant=variant, likelihood=likelihood)
     if model is None:
         model = build_model(data, variant=variant, likelihood=likelihood, priors=priors)
+    unused = {"pooled": ("tier_idx", "prior_group_sd"), "nopool": ("prior_group_sd",)}
+    new = {k: v for k, v in data.pm_data(priors).items() if k not in unused.get(variant, ())}
     res = fit(
         model,
         settings=settings,
         key=key,
-        data=data.pm_data(priors) if swap else None,
+        data=new if swap else None,
         derived=lambda idata: raw_draws(idata, data),
     )
     return model, res
