@@ -197,6 +197,9 @@ def tier_model(
     import pymc as pm
 
     pr = TIER_PRIORS
+    # fresh aligned copies: arrays unpickled by Dask can be unaligned, which PyTensor rejects
+    x, c = np.array(x, dtype=float, copy=True), np.array(c, dtype=float, copy=True)
+    tier_idx = np.array(tier_idx, dtype=np.int64, copy=True)
     n, k = len(x), len(tiers)
     with pm.Model(coords={"tier": tiers, "obs": np.arange(n)}) as m:
         y_obs = pm.Data("y_obs", np.zeros(n), dims="obs")
