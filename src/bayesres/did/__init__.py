@@ -143,6 +143,17 @@ def _frequentist(
             raise
         notes.append(f"Callaway-Sant'Anna with controls failed ({exc}); reported without them.")
         cs = freq.callaway_santanna(panel, control_group=control_group, level=hdi_prob)
+    got = {
+        int(q[len("ATT_group[") : -1])
+        for q in cs.aggregates["quantity"]
+        if "[" in q and q.startswith("ATT_group[")
+    }
+    if ctrl and got != set(panel.cohorts):
+        notes.append(
+            "Callaway-Sant'Anna with controls estimated only cohorts "
+            f"{sorted(got)} of {list(panel.cohorts)}; reported without controls instead."
+        )
+        cs = freq.callaway_santanna(panel, control_group=control_group, level=hdi_prob)
     rows.append(cs.table)
     rows.append(freq.twfe(panel, controls=ctrl, level=hdi_prob))
     bjs = freq.bjs_imputation(panel, controls=ctrl, level=hdi_prob)

@@ -18,7 +18,8 @@ optionally with AR(1) errors (conditional likelihood on the previous period's re
 ATT array over observed treated cells c = (g, e, k):
 
 * ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c, theta a random walk over
-  event time (theta_0 ~ N(0, 0.5), step s_th), phi_g = s_phi z_g, psi = s_psi * ZeroSumNormal(1);
+  event time (theta_0 ~ N(0, 0.5), step s_th), phi = s_phi * ZeroSumNormal(1) over cohorts,
+  psi = s_psi * ZeroSumNormal(1) over tiers;
 * ``independent``: tau_c ~ N(0, 2.5) (the BvM twin of the BJS imputation cells);
 * ``t_shrink``: tau_c ~ StudentT(3, 0, 0.1) (thick tails, shrinks small effects; Chib-Shimizu).
 
@@ -369,7 +370,7 @@ def model_from_design(design: DidDesign) -> Any:
         "coh_all": ["never", *map(str, design.cohorts)],
         "cohort": list(map(str, design.cohorts)),
         "event": list(design.events),
-        "rw": list(design.events[1:]),
+        "step": list(design.events[1:]),
         "cell": list(cells["label"]),
         "lead": list(lead_tab["label"]),
         "cov": list(design.covariates),
@@ -416,13 +417,14 @@ def model_from_design(design: DidDesign) -> Any:
             theta = pt.stack([th0]) if n_events(design) == 1 else None
             if theta is None:
                 s_th = pm.HalfNormal("s_th", pri["s_th"])
-                rw = pm.Normal("rw", 0.0, 1.0, dims="rw")
+                rw = pm.Normal("rw", 0.0, 1.0, dims="step")
                 theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
             theta = pm.Deterministic("theta", theta, dims="event")
             tau = theta[cells["e_idx"].to_numpy()]
             if len(design.cohorts) > 1:
                 s_phi = pm.HalfNormal("s_phi", pri["s_phi"])
-                z_phi = pm.Normal("z_phi", 0.0, 1.0, dims="cohort")
+                # zero-sum, so the cohort terms do not trade off with the level theta_0
+                z_phi = pm.ZeroSumNormal("z_phi", sigma=1.0, dims="cohort")
                 tau = tau + (s_phi * z_phi)[cells["g_idx"].to_numpy()]
             if multi_tier:
                 s_psi = pm.HalfNormal("s_psi", pri["s_psi"])

@@ -1,0 +1,156 @@
+"""build_did_model: named variables, dims, cells, finite log-density at the initial point.
+
+No sampling here. The reference for the mpdta cells is the R ``did`` package's panel (cohort sizes
+20 / 40 / 131, 7 post-treatment (g, t) cells; methods.md section 5.1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayesres import datasets
+from bayesres.did.bayes import DEFAULT_PRIORS, build_did_model, did_design
+from bayesres.errors import SpecError
+from bayesres.simulate.panel import simulate_staggered_panel
+from bayesres.validate import validate_panel
+
+
+def _sim_panel(seed: int = 0, controls: bool = False):
+    df, truth = simulate_staggered_panel(
+        n_units=40,
+        n_periods=6,
+        cohorts={0: 16, 3: 8, 4: 8, 5: 8},
+        tiers={"a": 20, "b": 20},
+        seed=seed,
+    )
+    ctrl = ()
+    if controls:
+        rng = np.random.default_rng(seed)
+        df["x1"] = rng.standard_normal(len(df))
+        df["x2"] = rng.standard_normal(len(df))
+        df["xconst"] = df["unit"] * 0.1  # time-invariant: absorbed by the unit effects
+        ctrl = ("x1", "x2", "xconst")
+    panel = validate_panel(
+        df,
+        source="sim",
+        unit="unit",
+        time="period",
+        cohort="cohort",
+        outcome="y",
+        tier="tier",
+        controls=ctrl,
+    )
+    return panel, truth
+
+
+def _finite_logp(model) -> None:
+    """Every term of the log-density is finite at the initial point (python linker: no C/numba
+    compile, which costs tens of seconds per model on a loaded 2-core machine)."""
+    fn = model.compile_logp(sum=False, mode="FAST_COMPILE")
+    terms = [float(np.sum(v)) for v in fn(model.initial_point())]
+    assert len(terms) == len(model.free_RVs) + len(model.observed_RVs)
+    assert all(np.isfinite(terms)), terms
+
+
+def test_mpdta_cells_and_dims():
+    df = datasets.load("mpdta")
+    panel = validate_panel(
+        df, source="mpdta", unit="countyreal", time="year", cohort="first.treat", outcome="lemp"
+    )
+    model, design = build_did_model(panel, att_prior="independent", tier_year_shocks=False)
+    cells = design.cells
+    assert list(zip(cells["cohort"], cells["time"], strict=True)) == [
+        (2004, 2004),
+        (2004, 2005),
+        (2004, 2006),
+        (2004, 2007),
+        (2006, 2006),
+        (2006, 2007),
+        (2007, 2007),
+    ]
+    assert list(cells["n"]) == [20, 20, 20, 20, 40, 40, 131]
+    assert model.named_vars_to_dims["tau"] == ("cell",)
+    assert model.named_vars_to_dims["alpha"] == ("unit",)
+    assert model.named_vars_to_dims["y"] == ("obs",)
+    assert len(model.coords["unit"]) == 500 and len(model.coords["year"]) == 5
+    assert "z_d" not in model.named_vars  # no tier: no tier-year shocks
+    _finite_logp(model)
+    # standardised outcome
+    assert design.arrays["y_std"].mean() == pytest.approx(0.0, abs=1e-12)
+    assert design.arrays["y_std"].std(ddof=1) == pytest.approx(1.0)
+
+
+def test_hierarchical_model_has_the_documented_terms():
+    panel, _ = _sim_panel()
+    model, design = build_did_model(panel, leads=3)
+    names = set(model.named_vars)
+    for v in ("mu", "lam", "eta", "s_a", "alpha", "gamma", "s_d", "z_d", "th0", "s_th", "rw"):
+        assert v in names
+    for v in ("theta", "s_phi", "z_phi", "s_psi", "z_psi", "s_c", "u_c", "tau", "tau_imp"):
+        assert v in names
+    assert {"pi", "s_pi", "sigma"} <= names
+    assert model.named_vars_to_dims["z_d"] == ("tier", "year")
+    assert model.named_vars_to_dims["theta"] == ("event",)
+    assert model.named_vars_to_dims["sigma"] == ("tier",)
+    # cohorts 3, 4, 5 in periods 1..6: events 0..3; 3 + 2 + 1 = 6 leads (e = -3, -2)
+    assert design.events == (0, 1, 2, 3)
+    assert sorted(set(design.leads["event"])) == [-3, -2]
+    # every observed treated (g, e, k) cell: (4 + 3 + 2) events x 2 tiers
+    assert len(design.cells) == 18
+    _finite_logp(model)
+
+
+@pytest.mark.parametrize(
+    ("opts", "present", "absent"),
+    [
+        ({"att_prior": "independent"}, {"tau"}, {"s_c", "u_c", "theta"}),
+        ({"att_prior": "t_shrink"}, {"tau"}, {"s_c", "theta"}),
+        ({"likelihood": "student"}, {"nu"}, set()),
+        ({"ar1": True}, {"rho"}, set()),
+        ({"tier_year_shocks": False}, set(), {"z_d", "s_d"}),
+    ],
+)
+def test_options(opts, present, absent):
+    panel, _ = _sim_panel()
+    model, _ = build_did_model(panel, **opts)
+    names = set(model.named_vars)
+    assert present <= names and not (absent & names)
+    _finite_logp(model)
+
+
+def test_controls_are_within_unit_and_time_invariant_ones_dropped():
+    panel, _ = _sim_panel(controls=True)
+    model, design = build_did_model(panel)
+    assert design.covariates == ("x1", "x2")
+    x = design.arrays["X"]
+    # QR-scaled columns: orthogonal with squared norm n - 1
+    assert np.allclose(x.T @ x, (x.shape[0] - 1) * np.eye(2), atol=1e-8)
+    assert model.named_vars_to_dims["beta"] == ("cov",)
+    _finite_logp(model)
+
+
+def test_structure_key_is_shared_by_panels_with_the_same_design():
+    p1, _ = _sim_panel(seed=1)
+    p2, _ = _sim_panel(seed=2)
+    d1, d2 = did_design(p1), did_design(p2)
+    assert d1.key() == d2.key()
+    assert not np.array_equal(d1.arrays["y_std"], d2.arrays["y_std"])
+    assert d1.key() != did_design(p1, att_prior="independent").key()
+
+
+def test_bad_options_raise_spec_errors():
+    panel, _ = _sim_panel()
+    with pytest.raises(SpecError):
+        build_did_model(panel, att_prior="flat")
+    with pytest.raises(SpecError):
+        build_did_model(panel, likelihood="cauchy")
+    with pytest.raises(SpecError):
+        build_did_model(panel, priors={"no_such_prior": 1.0})
+
+
+def test_priors_are_overridable():
+    panel, _ = _sim_panel()
+    _, design = build_did_model(panel, priors={"s_c": 0.05})
+    pri = dict(design.option("priors"))
+    assert pri["s_c"] == 0.05 and pri["th0"] == DEFAULT_PRIORS["th0"]
