@@ -1,0 +1,116 @@
+"""Slow sampling tests of the Bayesian DID model against independent references.
+
+* mpdta, independent N(0, 2.5) cell prior, no tiers, no tier-year shocks, common sigma, iid
+  errors, no covariates (the exact-equality setting of methods.md section 3.8): posterior means of
+  the cells within 0.1 posterior sd of the BJS imputation cells of methods.md section 5.1.
+* simulate_staggered_panel, effects growing with event time and differing by cohort and tier:
+  the 95% interval of the simple ATT covers the stored truth in at least 18 of 20 seeds (one
+  compiled model, data swapped per seed).
+* ecommerce_panel: the stored true tier effects (datasheet [true_parameters.att_by_tier]) inside
+  the 95% intervals of ATT_tier.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from bayesres import datasets
+from bayesres.config import SamplerSettings
+from bayesres.did import bayes_quantities
+from bayesres.did.bayes import fit_did
+from bayesres.simulate.panel import simulate_staggered_panel
+from bayesres.validate import validate_panel
+
+pytestmark = pytest.mark.slow
+
+# methods.md 5.1: BJS imputation cells on mpdta (= ETWFE post-cell dummies exactly)
+BJS_CELLS = {
+    (2004, 2004): -0.0194,
+    (2004, 2005): -0.0783,
+    (2004, 2006): -0.1361,
+    (2004, 2007): -0.1047,
+    (2006, 2006): 0.0025,
+    (2006, 2007): -0.0392,
+    (2007, 2007): -0.0431,
+}
+
+
+def _hdi(x: np.ndarray, prob: float = 0.95) -> tuple[float, float]:
+    from arviz_stats.base import array_stats
+
+    lo, hi = array_stats.hdi(np.asarray(x).reshape(-1), prob=prob)
+    return float(lo), float(hi)
+
+
+def test_independent_prior_reproduces_bjs_cells_on_mpdta():
+    panel = validate_panel(
+        datasets.load("mpdta"),
+        source="mpdta",
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+        outcome="lemp",
+    )
+    settings = SamplerSettings.make(draws=1000, tune=1000, chains=4, seed=11)
+    res, design = fit_did(panel, settings=settings, att_prior="independent", tier_year_shocks=False)
+    assert res.report.divergences == 0
+    tau = np.asarray(res.idata["posterior"]["tau"].values) * design.y_sd
+    flat = tau.reshape(-1, tau.shape[-1])
+    for j, c in enumerate(design.cells.to_dict("records")):
+        ref = BJS_CELLS[(c["cohort"], c["time"])]
+        mean, sd = flat[:, j].mean(), flat[:, j].std(ddof=1)
+        # reference rounded to 4 decimals: allow the rounding (5e-5) on top of 0.1 sd
+        assert abs(mean - ref) < 0.1 * sd + 5e-5, (c, mean, ref, sd)
+
+
+def test_simple_att_interval_covers_the_truth_in_20_seeds():
+    settings = SamplerSettings.make(draws=500, tune=500, chains=2, seed=0)
+    covered, fits = 0, []
+    for seed in range(20):
+        df, truth = simulate_staggered_panel(
+            n_units=60,
+            n_periods=6,
+            cohorts={0: 24, 3: 12, 4: 12, 5: 12},
+            tiers={"a": 30, "b": 30},
+            seed=100 + seed,
+        )
+        panel = validate_panel(
+            df, source="sim", unit="unit", time="period", cohort="cohort", outcome="y", tier="tier"
+        )
+        s = SamplerSettings.make(draws=500, tune=500, chains=2, seed=seed)
+        res, design = fit_did(panel, settings=s if seed else settings, retry=False)
+        fits.append(res.seconds.get("compile", 0.0))
+        q, _, _ = bayes_quantities(res.idata, design)
+        lo, hi = _hdi(q["ATT"])
+        covered += lo <= truth.att_simple <= hi
+    assert covered >= 18, covered
+    # one compiled model for all 20 seeds: the later fits only swap data (compile time ~0)
+    assert max(fits[1:]) < 5.0
+
+
+def test_ecommerce_true_tier_effects_inside_the_intervals():
+    info = datasets.info("ecommerce_panel")
+    truth = info.sheet["true_parameters"]["att_by_tier"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 'first' tier has 4 cities (DataWarning)
+        panel = validate_panel(
+            datasets.load("ecommerce_panel"),
+            source="ecommerce_panel",
+            unit="city",
+            time="year",
+            cohort="cohort",
+            outcome="resi",
+            tier="tier",
+            controls=("agg", "open", "invest", "tec", "market"),
+        )
+    settings = SamplerSettings.make(draws=500, tune=700, chains=2, seed=3)
+    res, design = fit_did(panel, settings=settings)
+    q, _, _ = bayes_quantities(res.idata, design)
+    for k, v in truth.items():
+        lo, hi = _hdi(q[f"ATT_tier[{k}]"])
+        assert lo <= v <= hi, (k, v, lo, hi)
+    lo, hi = _hdi(q["ATT"])
+    assert lo <= info.sheet["true_parameters"]["att_simple"] <= hi
