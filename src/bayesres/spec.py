@@ -44,7 +44,7 @@ COLUMN_KEYS = {
 }
 OPTION_KEYS = {
     "index": {"panel", "method", "shift", "save_draws", "hdi_prob", "sampler"},
-    "regression": {"likelihood", "log", "reference_tier", "hdi_prob", "sampler"},
+    "regression": {"likelihood", "log", "log_outcome", "reference_tier", "hdi_prob", "sampler"},
     "did": {"control_group", "leads", "lags", "placebo", "hdi_prob", "sampler"},
 }
 PRIOR_KEYS = {"index": set(), "regression": set(), "did": {"att_prior"}}

@@ -277,6 +277,7 @@ class CrossSection:
     tier: str | None = None
     tiers: tuple[str, ...] = ()
     log: bool = False
+    log_outcome: bool | None = None  # None: same as ``log``
 
     @property
     def n(self) -> int:
@@ -287,8 +288,13 @@ class CrossSection:
         return np.log(v) if self.log else v
 
     @property
+    def outcome_logged(self) -> bool:
+        return self.log if self.log_outcome is None else self.log_outcome
+
+    @property
     def y(self) -> np.ndarray:
-        return self.column(self.outcome)
+        v = self.frame[self.outcome].to_numpy(dtype=float)
+        return np.log(v) if self.outcome_logged else v
 
     @property
     def x(self) -> np.ndarray:
@@ -337,8 +343,12 @@ def validate_cross_section(
     reference_tier: str | None = None,
     extra_numeric: Sequence[str] = (),
     extra_positive: bool | None = None,
+    log_outcome: bool | None = None,
 ) -> CrossSection:
     """Validate a one-row-per-unit table for the regression analyses.
+
+    ``log`` takes logs of the predictor and controls, and of the outcome unless ``log_outcome``
+    says otherwise (False for outcomes that are rates or counts: growth, months to recovery).
 
     ``outcome`` / ``predictor`` may be None for a design-only check (``bayesres data check``);
     ``extra_numeric`` columns (e.g. yearly exports) are checked as numeric and positive when
@@ -363,7 +373,12 @@ def validate_cross_section(
                 hint="Remove the duplicates or aggregate them first.",
             )
         frame[unit] = labels
-    frame = _numeric(frame, model_cols, source, positive=log)
+    logged = [c for c in (predictor, *controls) if c] if log else []
+    if outcome and (log if log_outcome is None else log_outcome):
+        logged.insert(0, outcome)
+    frame = _numeric(frame, model_cols, source)
+    if logged:
+        frame = _numeric(frame, logged, source, positive=True)
     if extra:
         pos = log if extra_positive is None else extra_positive
         frame = _numeric(
@@ -408,6 +423,7 @@ def validate_cross_section(
         tier=tier,
         tiers=levels,
         log=log,
+        log_outcome=log_outcome,
     )
 
 

@@ -132,6 +132,7 @@ def regress_cmd(
         tier=tier,
         likelihood=likelihood,
         log=log,
+        log_outcome=log_outcome,
         reference_tier=reference_tier,
         index_draws=index_draws,
         seed=seed,

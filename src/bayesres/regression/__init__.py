@@ -136,6 +136,7 @@ def run(
     rope: float = bayes.ROPE,
     priors: bayes.Priors | None = None,
     refit_draws: int = 250,
+    log_outcome: bool | None = None,
 ) -> AnalysisResult:
     """Export-ratio regression with both twins; see the module docstring."""
     priors = priors if priors is not None else bayes.Priors()
@@ -186,6 +187,7 @@ def run(
             tier=tier,
             log=log,
             reference_tier=reference_tier,
+            log_outcome=log_outcome,
         )
     notes += [str(w.message) for w in caught]
     has_tiers = bool(cs.tier and len(cs.tiers) > 1)
