@@ -103,6 +103,11 @@ def regress_cmd(
     log: bool = typer.Option(
         False, "--log", help="Take logs of predictor / controls (and outcome) as the paper does."
     ),
+    log_outcome: bool | None = typer.Option(
+        None,
+        "--log-outcome/--no-log-outcome",
+        help="Override --log for the outcome (rates and month counts stay in levels).",
+    ),
     reference_tier: str | None = typer.Option(
         None, "--reference-tier", help="Tier the contrasts are taken against."
     ),
