@@ -124,6 +124,8 @@ def open_in_chromium(page: Path, shot: Path) -> dict:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if CHROMIUM is None:
+        if os.environ.get("CI"):  # CI installs chromium (make browser-deps): missing is a failure
+            pytest.fail("chromium is not installed although CI should have installed it")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return CHROMIUM
 
