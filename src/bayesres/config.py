@@ -29,6 +29,7 @@ class SamplerSettings:
     sampler: str = "nutpie"
     seed: int = 0
     progress: bool = False
+    adaptation: str = "diag"  # nutpie mass-matrix adaptation: diag | low_rank
 
     @classmethod
     def make(
@@ -42,6 +43,7 @@ class SamplerSettings:
         sampler: str | None = None,
         target_accept: float | None = None,
         progress: bool = False,
+        adaptation: str | None = None,
     ) -> SamplerSettings:
         base = cls(draws=200, tune=300, chains=2) if quick else cls()
         return cls(
@@ -53,4 +55,5 @@ class SamplerSettings:
             sampler=sampler or base.sampler,
             seed=seed if seed is not None else base.seed,
             progress=progress,
+            adaptation=adaptation or base.adaptation,
         )

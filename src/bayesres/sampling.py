@@ -172,6 +172,7 @@ def _sample_once(
             target_accept=target_accept,
             save_warmup=False,
             progress_bar=settings.progress,
+            adaptation=settings.adaptation,
         )
     configure_pytensor()
     import pymc as pm
