@@ -9,9 +9,12 @@ Layout (every table optional except ``[spec]``)::
     [options]   the other keyword arguments (method, likelihood, placebo, ...)
     [priors]    priors the analysis accepts (did: att_prior)
     [sampler]   draws, chains (full run); quick_draws, quick_chains (``--quick``)
-    [quick]     [options] overrides applied under ``--quick`` (e.g. fewer placebo draws)
-    [report]    key = [...] quantities for the replicate summary; published_variant
-    [[variants]] name, quick (run under --quick?), published_variant, and any [columns] /
+    [quick]     [options] overrides applied under ``--quick`` (fewer placebo draws, fewer saved
+                index draws, shorter index-draw refits): ``--quick`` is a smoke run
+    [report]    key = [...] quantities for the replicate summary; headline = [...] the few shown
+                on its first screen; published_variant
+    [[variants]] name, quick (run under --quick? default false: a smoke run does the main
+                analyses only), published_variant, headline, and any [columns] /
                 [options] / derive override: robustness outcomes, splits, placebo. An empty
                 string removes an inherited key (``exports_prefix = ""``).
 
@@ -44,7 +47,15 @@ COLUMN_KEYS = {
 }
 OPTION_KEYS = {
     "index": {"panel", "method", "shift", "save_draws", "hdi_prob", "sampler"},
-    "regression": {"likelihood", "log", "log_outcome", "reference_tier", "hdi_prob", "sampler"},
+    "regression": {
+        "likelihood",
+        "log",
+        "log_outcome",
+        "reference_tier",
+        "hdi_prob",
+        "sampler",
+        "refit_draws",
+    },
     "did": {"control_group", "leads", "lags", "placebo", "hdi_prob", "sampler"},
 }
 PRIOR_KEYS = {"index": set(), "regression": set(), "did": {"att_prior"}}
@@ -52,18 +63,21 @@ SAMPLER_KEYS = {"draws", "chains", "quick_draws", "quick_chains"}
 SPEC_KEYS = {
     "name", "analysis", "paper", "title", "dataset", "data", "index_from", "derive", "description",
 }  # fmt: skip
-VARIANT_KEYS = {"name", "quick", "published_variant", "title", "derive", "columns", "options"}
+VARIANT_KEYS = {
+    "name", "quick", "published_variant", "title", "derive", "columns", "options", "headline",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
-    quick: bool = True
+    quick: bool = False
     published_variant: str | None = None
     title: str = ""
     derive: tuple[str, ...] = ()
     columns: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    headline: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class Spec:
     sampler: dict[str, int] = field(default_factory=dict)
     quick_options: dict[str, Any] = field(default_factory=dict)
     key_quantities: tuple[str, ...] = ()
+    headline: tuple[str, ...] = ()  # quantities for the report's first-screen summary
     published_variant: str | None = None
     variants: tuple[Variant, ...] = ()
 
@@ -112,6 +127,7 @@ class Spec:
             columns={**self.columns, **variant.columns},
             options={**self.options, **variant.options},
             published_variant=variant.published_variant,
+            headline=variant.headline,
             variants=(),
         )
 
@@ -199,7 +215,7 @@ def load_spec(path: str | Path) -> Spec:
     if index_from is not None and analysis != "regression":
         raise _fail(where, "[spec] index_from is only for regression specs")
     report = doc.get("report", {})
-    _check_keys(where, "report", report, {"key", "published_variant"})
+    _check_keys(where, "report", report, {"key", "headline", "published_variant"})
     variants = []
     for i, v in enumerate(doc.get("variants", [])):
         _check_keys(where, f"variants #{i + 1}", v, VARIANT_KEYS)
@@ -217,12 +233,13 @@ def load_spec(path: str | Path) -> Spec:
         variants.append(
             Variant(
                 name=v["name"],
-                quick=bool(v.get("quick", True)),
+                quick=bool(v.get("quick", False)),
                 published_variant=v.get("published_variant"),
                 title=v.get("title", ""),
                 derive=tuple(v.get("derive", ())),
                 columns=dict(v.get("columns", {})),
                 options=dict(v.get("options", {})),
+                headline=tuple(v.get("headline", ())),
             )
         )
     names = [v.name for v in variants]
@@ -244,6 +261,7 @@ def load_spec(path: str | Path) -> Spec:
         sampler=dict(sampler),
         quick_options=dict(quick_options),
         key_quantities=tuple(report.get("key", ())),
+        headline=tuple(report.get("headline", ())),
         published_variant=report.get("published_variant"),
         variants=tuple(variants),
     )
@@ -356,7 +374,7 @@ def run_one(
     )
     module = _analysis_module(spec.analysis)
     result = module.run(frame, data_info=data_info, dataset=inp.dataset, progress=progress, **kw)
-    result.settings = {**dict(result.settings or {}), "spec": spec.name}
+    result.settings = {**dict(result.settings or {}), "spec": spec.name, "quick": bool(quick)}
     if spec.published_variant:
         result.settings["published_variant"] = spec.published_variant
     return result

@@ -51,12 +51,12 @@ def test_replicate_with_fakes_writes_every_folder_and_summary(tmp_path, fakes):
     from bayesres.replicate import replicate
 
     calls = fakes()
-    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False)
-    assert not rep.errors
+    rep = replicate(tmp_path / "rep", quick=False, seed=5, progress=False)
+    assert not rep.errors and rep.skipped == []
     folders = {r.folder for r in rep.runs}
     assert {"index_001", "regression_001", "index_003", "did_003"} <= folders
-    assert "regression_001_growth" in folders and "did_003_size" in folders
-    assert "did_003_notyet" not in folders  # quick = false variant skipped under --quick
+    assert {"regression_001_growth", "regression_001_restime", "did_003_size"} <= folders
+    assert "did_003_notyet" in folders
     for f in folders:
         assert (tmp_path / "rep" / f / "results.json").is_file()
         assert (tmp_path / "rep" / f / "report.html").is_file()
@@ -67,21 +67,56 @@ def test_replicate_with_fakes_writes_every_folder_and_summary(tmp_path, fakes):
         c for c in calls if c[0] == "regression" and c[2].get("outcome") == "months_to_recovery"
     ]
     assert len(restime[0][1]) == 37  # the censored city is dropped (paper 001 Table 3, n = 37)
-    assert all(c[2]["seed"] == 5 and c[2]["quick"] for c in calls)
+    assert all(c[2]["seed"] == 5 and not c[2]["quick"] for c in calls)
     html = (tmp_path / "rep" / "report.html").read_text()
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "banner synthetic" in html and "All fits passed" in html
     assert "0.226" in html and "0.029" in html  # claims from data/published
-    assert "Diagnostic gates of every fit" in md
+    assert "The re-analysis says" in html and "Where they differ" in html
+    assert "Diagnostic gates of every fit" in md and "What the re-analysis says" in md
     assert "<img" in html and "file:" not in html
+    assert "Quick smoke run" not in html
 
 
-def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys):
+def test_quick_is_a_smoke_run_of_the_main_analyses(tmp_path, fakes):
+    from bayesres.replicate import replicate
+
+    calls = fakes()
+    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False)
+    assert [r.folder for r in rep.runs] == ["index_001", "regression_001", "index_003", "did_003"]
+    assert "regression_001_growth" in rep.skipped and "did_003_size" in rep.skipped
+    assert all(c[2]["quick"] for c in calls)
+    kw = {c[0]: c[2] for c in calls}
+    assert kw["index"]["save_draws"] == 0  # index_003 ran last; index_001 below
+    assert [c[2]["save_draws"] for c in calls if c[0] == "index"][0] == 4
+    assert kw["regression"]["refit_draws"] == 100 and kw["did"]["placebo"] == 20
+    assert (kw["regression"]["draws"], kw["regression"]["chains"]) == (200, 2)
+    doc = json.loads((tmp_path / "rep" / "did_003" / "results.json").read_text())
+    assert doc["settings"]["quick"] is True
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "Quick smoke run" in html and "Skipped under --quick" in html
+
+
+def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys, monkeypatch):
+    import bayesres.replicate as rep_mod
+
     fakes(failing=True)
     out = tmp_path / "rep"
-    assert main(["replicate", "--quick", "--out", str(out)]) == 0
+    # a full run's failed gate is a red banner (fakes: no sampling, so the full run is cheap)
+    rep_mod.replicate(out, quick=False, progress=False)
     html = (out / "report.html").read_text()
     assert "Diagnostics FAILED" in html and "bulk ESS 55" in html
+    assert 'class="banner fail"' in html and "Quick smoke run" not in html
+    # a --quick run's failed gate is the expected smoke-run notice, not a red alarm
+    assert main(["replicate", "--quick", "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert "Quick smoke run" in html and "not passed (smoke)" in html
+    assert 'class="banner fail"' not in html and "Diagnostics FAILED" not in html
+    sub = (out / "regression_001" / "report.html").read_text()
+    assert "banner smoke" in sub and "banner fail" not in sub
+    err = capsys.readouterr().err
+    assert "quick smoke run" in err and "diagnostics failed" not in err
+    # --strict semantics unchanged: any failed gate exits 3, quick or not
     assert main(["replicate", "--quick", "--strict", "--out", str(out)]) == 3
     assert "failed diagnostic gates" in capsys.readouterr().err
 

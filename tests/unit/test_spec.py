@@ -29,12 +29,32 @@ def test_regression_variants_override_outcome_and_drop_prefix():
     assert growth.name == "regression_001_growth"
 
 
-def test_did_quick_overrides_placebo_and_skips_slow_variants():
+def test_did_quick_overrides_placebo_and_skips_variants():
     spec = load_spec("did_003")
     assert spec.kwargs(quick=True, seed=0)["placebo"] < spec.kwargs(quick=False, seed=0)["placebo"]
     assert spec.kwargs(quick=False, seed=0)["att_prior"] == "hierarchical"
-    quick_variants = [v.name for v in spec.variants if v.quick]
-    assert "no_controls" in quick_variants and "notyet" not in quick_variants
+    assert [v.name for v in spec.variants if v.quick] == []  # --quick: main analysis only
+    assert spec.headline and spec.variants[1].headline == ("ATT_tier[large]", "ATT_tier[small]")
+
+
+def test_quick_shrinks_the_index_draws_carried_into_the_regression():
+    index, reg = load_spec("index_001"), load_spec("regression_001")
+    assert index.kwargs(quick=True, seed=0)["save_draws"] == 4
+    assert index.kwargs(quick=False, seed=0)["save_draws"] == 100
+    assert reg.kwargs(quick=True, seed=0)["refit_draws"] == 100
+    assert "refit_draws" not in reg.kwargs(quick=False, seed=0)  # the analysis default (250)
+
+
+def test_variant_quick_flag_and_headline_parse(tmp_path):
+    p = tmp_path / "v.toml"
+    p.write_text(
+        '[spec]\nanalysis = "did"\ndataset = "mpdta"\n[report]\nheadline = ["ATT"]\n'
+        '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nquick = true\nheadline = ["TWFE"]\n'
+    )
+    spec = load_spec(p)
+    assert spec.headline == ("ATT",)
+    assert [(v.name, v.quick) for v in spec.variants] == [("a", False), ("b", True)]
+    assert spec.with_variant(spec.variants[1]).headline == ("TWFE",)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,18 @@ __all__ = [
 ]
 
 DATASET_PAPER = {"customs38": "001", "ecommerce_panel": "003"}
+SMOKE_TEXT = (
+    "--quick runs the main analyses only, with 2 chains x 200 draws: it checks that every step "
+    "runs and writes its files. Its fits are not expected to pass the diagnostic gates "
+    "(bulk / tail ESS >= 400), so read the numbers as a smoke test, not as results; run "
+    "bayesres replicate without --quick for reportable fits."
+)
+
+
+def _frame(records: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame.from_records(records)
 
 
 def environment() -> Any:
@@ -194,23 +206,87 @@ def _summary_columns(df: Any) -> Any:
     return df[cols]
 
 
+def _interval(est: Any, lo: Any, hi: Any) -> str:
+    if _fmt(est) == "—":
+        return "—"
+    return f"{_fmt(est)} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _headline_display(row: dict[str, Any]) -> dict[str, str]:
+    """One first-screen row as display strings: paper / twin / posterior / verdict."""
+    pub = row.get("published")
+    paper = "—"
+    if pub is not None and pub == pub:
+        t = row.get("published_t")
+        paper = _fmt(pub) + (f" (t {_fmt(t)})" if t is not None and t == t else "")
+    p = row.get("p_positive")
+    post = _interval(row.get("post_mean"), row.get("hdi_low"), row.get("hdi_high"))
+    if post != "—" and p is not None and p == p:
+        post += f", P(>0) {p:.2f}"
+    return {
+        "where": row["folder"],
+        "quantity": row["quantity"],
+        "paper": paper,
+        "twin": _interval(
+            row.get("freq_estimate"), row.get("freq_ci_low"), row.get("freq_ci_high")
+        ),
+        "posterior": post,
+        "verdict": row.get("differs") or "agrees",
+    }
+
+
+def _status(rep: Any) -> dict[str, Any]:
+    """What the first banner says: error, smoke (quick run), fail (full run) or pass."""
+    mcmc = [r for r in rep.runs if r.ok and r.result.diagnostics is not None]
+    not_passed = [r for r in mcmc if not r.result.diagnostics.passed]
+    kind = "error" if rep.errors else ("smoke" if rep.quick else ("fail" if not_passed else "pass"))
+    return {
+        "kind": kind,
+        "n_mcmc": len(mcmc),
+        "n_not_passed": len(not_passed),
+        "draws": sorted(
+            {
+                (r.result.settings.get("chains"), r.result.settings.get("draws"))
+                for r in mcmc
+                if r.result.settings
+            }
+        ),  # fmt: skip
+    }
+
+
 def render_replication_report(rep: Any) -> tuple[Path, Path]:
-    """Write ``rep.out/report.html`` (self-contained) and ``rep.out/report.md``."""
+    """Write ``rep.out/report.html`` (self-contained) and ``rep.out/report.md``.
+
+    The first screen: the synthetic-data banner, one status line (a full run's failed gate is a
+    red banner; a ``--quick`` smoke run gets a neutral notice, since 2 chains x 200 draws are not
+    expected to reach ESS 400), and one card per paper: what it claimed, what the Bayesian
+    re-analysis and the frequentist twin say on the headline quantities, and where they differ.
+    """
     from bayesres._version import __version__
     from bayesres.io import atomic_write_text
-    from bayesres.replicate import gate_rows
+    from bayesres.replicate import gate_rows, headline
 
-    gates = gate_rows(rep.runs)
+    quick = bool(getattr(rep, "quick", False))
+    gates = gate_rows(rep.runs, quick=quick)
     sections = _paper_sections(rep)
     synthetic = sorted(
         {str(r.result.data.source) for r in rep.runs if r.ok and r.result.data.synthetic}
     )
     failed = [f"{r.folder}: {'; '.join(r.result.diagnostics.messages)}" for r in rep.failed_gates]
     errors = [f"{r.folder}: {r.error}" for r in rep.errors]
+    for s in sections:
+        rows = headline(rep, s["paper"])
+        s["headline"] = [_headline_display(r) for r in rows]
+        s["main_folder"] = s["blocks"][0]["folder"] if s["blocks"] else None
+        first = [f"{r['folder']}: {r['quantity']} — {r['differs']}" for r in rows if r["differs"]]
+        s["top_differences"] = (first + [d for d in s["differences"] if d not in first])[:4]
     ctx = {
         "title": "bayesres replicate — papers 001 and 003",
         "version": __version__,
-        "quick": rep.quick,
+        "quick": quick,
+        "smoke_text": SMOKE_TEXT,
+        "skipped": list(getattr(rep, "skipped", [])),
+        "status": _status(rep),
         "seed": rep.seed,
         "seconds": rep.seconds,
         "synthetic": synthetic,
@@ -233,7 +309,7 @@ def render_replication_report(rep: Any) -> tuple[Path, Path]:
             for s in sections
         ],
     }
-    html = environment().get_template("replicate.html.j2").render(**ctx)
+    html = environment().get_template("replicate_summary.html.j2").render(**ctx)
     html_path = atomic_write_text(rep.out / "report.html", html)
     md = _markdown(ctx, gates, sections)
     md_path = atomic_write_text(rep.out / "report.md", md)
@@ -265,13 +341,25 @@ def _markdown(ctx: dict[str, Any], gates: Any, sections: list[dict[str, Any]]) -
         out.append("")
     if ctx["errors"]:
         out += ["> **Analyses that did not run:**", *[f"> - {e}" for e in ctx["errors"]], ""]
-    if ctx["failed"]:
+    st = ctx["status"]
+    if ctx["quick"]:
+        out += [
+            f"> **Quick smoke run.** {SMOKE_TEXT} {st['n_not_passed']} of {st['n_mcmc']} MCMC fits "
+            "did not pass the gates.",
+            "",
+        ]
+        if ctx["skipped"]:
+            out += [f"Skipped under --quick: {', '.join(ctx['skipped'])}.", ""]
+    elif ctx["failed"]:
         out += ["> **Diagnostics FAILED:**", *[f"> - {e}" for e in ctx["failed"]], ""]
     if not ctx["errors"] and not ctx["failed"]:
         out += ["All fits passed their diagnostic gates.", ""]
     for s in sections:
         out += [f"## {s['title']}", "", "**What the paper claimed**", ""]
         out += [f"- {c}" for c in s["claims"]] + [""]
+        if s.get("headline"):
+            out += ["**What the re-analysis says** (estimate [95% interval])", ""]
+            out.append(_md_table(_frame(s["headline"])))
         out += ["**Where the re-analysis differs**", ""]
         out += [f"- {d}" for d in s["differences"]] or ["- no sign, decision or scale changes"]
         out.append("")
