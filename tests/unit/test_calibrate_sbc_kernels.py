@@ -93,7 +93,7 @@ def test_uniformity_table_detects_nonuniform_ranks():
 def test_quantities_include_derived_and_loglik():
     from bayesres.calibrate.models import get_model
 
-    for name in ("eight_schools", "tier_regression_hier"):
+    for name in ("eight_schools", "regression_hier_normal"):
         cm = get_model(name)
         params, data = cm.simulate(np.random.default_rng(0))
         q = cm.quantities(params, data)

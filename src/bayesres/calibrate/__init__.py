@@ -10,6 +10,7 @@ Both store each finished replication atomically and resume an interrupted study.
 
 from __future__ import annotations
 
+from bayesres.calibrate import regression_models  # noqa: F401  (registers the shipped models)
 from bayesres.calibrate.coverage import (
     COVERAGE_COLUMNS,
     METHODS,
