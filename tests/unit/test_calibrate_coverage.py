@@ -181,3 +181,12 @@ def test_dask_workers_give_the_serial_table(tmp_path):
     serial = run_coverage(["S2"], out=tmp_path / "s", workers=0, **args)
     dask = run_coverage(["S2"], out=tmp_path / "d", workers=2, **args)
     pd.testing.assert_frame_equal(serial, dask)
+
+
+def test_bayesian_methods_are_the_shipped_regression_variants():
+    from bayesres.calibrate.regression_models import COVERAGE_VARIANTS
+
+    assert cv.resolve_methods("bayes") == cv.BAYES_METHODS
+    assert set(cv.BAYES_METHODS) == set(COVERAGE_VARIANTS)
+    assert COVERAGE_VARIANTS["bayes-hier-normal"] == ("hierarchical", "normal")
+    assert COVERAGE_VARIANTS["bayes-hier-t"] == ("hierarchical", "student")

@@ -15,11 +15,14 @@ Table 4). The Bayesian models keep their own varying intercepts in S6.
 Methods: OLS (classical, t(n-p): exact under S1/S2), OLS-HC1/HC2/HC3 (statsmodels) with
 t(n-p), HC2 with the Bell-McCaffrey df (bayesres.regression.freq.bell_mccaffrey_df), the wild
 restricted bootstrap (bayesres.regression.freq.wild_bootstrap, Rademacher, 999 draws; each
-quantity is made a single coefficient by an invertible reparametrisation), and three Bayesian
-models fitted with nutpie (compiled once per worker, data swapped): ``bayes-pooled`` (one slope),
-``bayes-hier-normal`` and ``bayes-hier-t`` (non-centred varying intercepts and slopes by tier;
-Normal or Student-t errors). Bayesian intervals are 95 % equal-tailed, estimates posterior
-medians.
+quantity is made a single coefficient by an invertible reparametrisation), and the shipped
+Bayesian tier models of ``bayesres.regression.bayes`` (``build_model`` / ``fit_variant``, the
+analysis's own data-scaled priors, fitted with nutpie, compiled once per worker, data swapped;
+see ``calibrate.regression_models``): ``bayes-pooled`` / ``bayes-pooled-t`` (one intercept and
+slope; Normal / Student-t), ``bayes-nopool`` (independent tier intercepts and slopes, Normal),
+``bayes-hier-normal`` / ``bayes-hier-t`` (non-centred varying intercepts and slopes by tier).
+They replace the calibration package's former private tier models. Bayesian intervals are 95 %
+equal-tailed, estimates posterior medians.
 
 Quantities: slope[k] for each tier and slope_diff[k-other]. Metrics per (scenario, method,
 quantity): coverage of the 95 % interval with its Monte Carlo SE sqrt(c (1 - c) / R), mean width,
@@ -75,7 +78,13 @@ X_SD, RHO, GAMMA, SIGMA = 0.3, 0.3, 0.05, 0.1
 
 OLS_METHODS = ("OLS", "OLS-HC1", "OLS-HC2", "OLS-HC3", "HC2-BM")
 BOOT_METHODS = ("wild-bootstrap",)
-BAYES_METHODS = ("bayes-pooled", "bayes-hier-normal", "bayes-hier-t")
+BAYES_METHODS = (
+    "bayes-pooled",
+    "bayes-pooled-t",
+    "bayes-nopool",
+    "bayes-hier-normal",
+    "bayes-hier-t",
+)
 METHODS = OLS_METHODS + BOOT_METHODS + BAYES_METHODS
 METHOD_GROUPS = {
     "ols": OLS_METHODS,
@@ -329,26 +338,19 @@ def bayesian_intervals(
     chains: int = 2,
     level: float = LEVEL,
 ) -> list[dict[str, Any]]:
-    """Rows for one Bayesian method: posterior median and equal-tailed interval per quantity."""
-    from bayesres.calibrate.models import tier_model
+    """Rows for one Bayesian method: posterior median and equal-tailed interval per quantity.
+
+    The model is the shipped ``regression.bayes`` variant fitted through ``fit_variant`` (compiled
+    once per process, data swapped; divergence retry ladder as in the analysis).
+    """
+    from bayesres.calibrate.regression_models import coverage_fit
     from bayesres.config import SamplerSettings
-    from bayesres.sampling import fit
 
     t0 = time.perf_counter()
-    kind = method.removeprefix("bayes-")
-    model, key = tier_model(kind, design.tier_idx, design.x, design.c, tiers=design.tiers)
     settings = SamplerSettings(
         draws=draws, tune=tune, chains=chains, cores=1, seed=int(seed), target_accept=0.9
     )
-    res = fit(model, settings=settings, key=key, data={"y_obs": y}, retry=False, gate_vars=["b"])
-    b = np.asarray(res.idata["posterior"]["b"].values, float).reshape(-1, len(design.tiers))
-    qs = {f"slope[{t}]": b[:, i] for i, t in enumerate(design.tiers)}
-    qs.update(
-        {
-            f"slope_diff[{t}-{design.tiers[-1]}]": b[:, i] - b[:, -1]
-            for i, t in enumerate(design.tiers[:-1])
-        }
-    )
+    qs, res = coverage_fit(y, design, method=method, settings=settings)
     lo_q, hi_q = 0.5 - level / 2, 0.5 + level / 2
     sec = (time.perf_counter() - t0) / len(qs)
     return [
@@ -360,6 +362,7 @@ def bayesian_intervals(
             "upper": float(np.quantile(d, hi_q)),
             "seconds": sec,
             "divergences": int(res.report.divergences),
+            "attempts": int(res.attempts),
             "r_hat": float(res.report.r_hat_max),
         }
         for q, d in qs.items()
