@@ -31,7 +31,7 @@ def sbc_cmd(
     model: str = typer.Option(None, "--model", help="A shipped model (see --list)."),
     sims: int = typer.Option(200, "--sims", help="Number of simulations N."),
     design: str = typer.Option(
-        None, "--design", help="Design dataset (eight schools: fixed; tier model: customs38)."
+        None, "--design", help="Design dataset (eight schools: fixed; regression_*: customs38)."
     ),
     out: Path = typer.Option(Path("bayesres-sbc"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed, the same ranks."),
