@@ -154,13 +154,23 @@ def summarise_run(run: SpecRun, quantities: Sequence[str] | None = None) -> pd.D
     return pd.DataFrame(rows)
 
 
+def _headline_of(run: SpecRun) -> tuple[str, ...]:
+    wanted = getattr(run.spec, "headline", None)
+    if wanted is None and run.spec.path is not None:  # a Spec made before ``headline`` existed
+        base = load_spec(run.spec.path)
+        found = [v.headline for v in base.variants if v.name == run.variant]
+        wanted = base.headline if run.variant is None else (found[0] if found else ())
+    return tuple(wanted or ())
+
+
 def headline(rep: Replication, paper: str) -> list[dict[str, Any]]:
     """The first-screen rows of one paper: each spec's ``headline`` quantities, in run order."""
     rows = []
     for r in rep.runs:
-        if r.spec.paper != paper or not r.ok or not r.spec.headline:
+        wanted = _headline_of(r)
+        if r.spec.paper != paper or not r.ok or not wanted:
             continue
-        for rec in summarise_run(r, r.spec.headline).to_dict("records"):
+        for rec in summarise_run(r, wanted).to_dict("records"):
             rows.append({"folder": r.folder, **rec})
     return rows
 
