@@ -37,6 +37,27 @@ _LAZY = {
 }
 
 
+def _configure_compiler() -> None:
+    """Before PyTensor is imported: a persistent compile cache in the user's cache directory
+    (bayesres.perf) and numba fast-math off, so the same seed gives the same draws on a cold
+    and a warm cache (notes/pymc6-arviz1.md P1). Both only touch ``PYTENSOR_FLAGS`` and never
+    override a user's own setting."""
+    import os
+    import sys
+
+    if "pytensor" in sys.modules:
+        return
+    from bayesres.perf import configure_cache
+
+    configure_cache()
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    if "numba__fastmath" not in flags:
+        os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, "numba__fastmath=False") if f)
+
+
+_configure_compiler()
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f"bayesres.{name}")

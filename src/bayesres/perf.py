@@ -74,9 +74,11 @@ def configure_cache() -> Path | None:
     the user chose a directory, or PyTensor was already imported (the directory is then fixed;
     the default ``~/.pytensor`` still caches, only not in bayesres' own place). Idempotent.
     """
+    target = cache_dir()
+    if _flags(os.environ.get("PYTENSOR_FLAGS", "")).get("base_compiledir") == str(target):
+        return target  # set earlier by bayesres (importing the package configures it)
     if user_set_compiledir():
         return None
-    target = cache_dir()
     if "pytensor" in sys.modules:
         from pytensor import config
 

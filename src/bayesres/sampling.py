@@ -23,7 +23,14 @@ from bayesres.config import TARGET_ACCEPT_LADDER, SamplerSettings
 from bayesres.diagnostics import GateReport, check_gates
 from bayesres.errors import MissingDependencyError, SpecError
 
-__all__ = ["FitResult", "compile_model", "fit", "clear_compile_cache", "configure_pytensor"]
+__all__ = [
+    "FitResult",
+    "compile_model",
+    "fit",
+    "clear_compile_cache",
+    "configure_pytensor",
+    "current_data",
+]
 
 _COMPILED: dict[Hashable, Any] = {}
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -61,6 +68,11 @@ def compile_model(model: Any, *, key: Hashable | None = None) -> Any:
     if k not in _COMPILED:
         _COMPILED[k] = nutpie.compile_pymc_model(model)
     return _COMPILED[k]
+
+
+def current_data(model: Any) -> dict[str, np.ndarray]:
+    """The current values of a model's ``pm.Data`` containers, by name."""
+    return {v.name: np.asarray(v.get_value()) for v in model.data_vars}
 
 
 def _attach_data(idata: Any, model: Any) -> Any:
@@ -156,9 +168,19 @@ def _sample_once(
         import nutpie
 
         t0 = time.perf_counter()
+        k = key if key is not None else id(model)
+        reused = k in _COMPILED
         compiled = compile_model(model, key=key)
         if data:
             compiled = compiled.with_data(**data)
+        elif reused:
+            # A cached compile carries the data it was built with: send this model's current
+            # pm.Data values (those the graph uses), or a same-structure model with other data
+            # would sample stale data.
+            known = {var.name for var in compiled.shared_var_keys}
+            compiled = compiled.with_data(
+                **{n: v for n, v in current_data(model).items() if n in known}
+            )
         dt = time.perf_counter() - t0
         seconds["compile"] = seconds.get("compile", 0.0) + dt
         seconds["_compile_this"] = dt
