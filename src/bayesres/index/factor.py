@@ -6,21 +6,61 @@ log-transform strictly positive, right-skewed indicators (sample skewness > 1), 
 
     x_rj ~ N(nu_j + lambda_j eta_{r,d(j)}, psi_j)
     eta_{r,d} = rho_d xi_r + sqrt(1 - rho_d^2) zeta_{r,d},  zeta ~ N(0, 1)
-    xi_u = mu_tier(u) + z_u,  z_u ~ N(0, 1)                (Var(xi | tier) = 1 fixes the scale)
-    panel: xi_r = xi_u(r) + kappa_t(r) + sigma_omega omega_r,  kappa ~ ZeroSumNormal(1)
-    lambda ~ HalfNormal(1), rho ~ Beta(2, 2) (positivity fixes the reflection), nu ~ N(0, 1),
-    psi ~ HalfNormal(1), mu ~ ZeroSumNormal(1) over tiers (location), sigma_omega ~ HalfNormal(0.5).
+    xi_u ~ N(mu_tier(u), 1)                                 (Var(xi | tier) = 1 fixes the scale)
+    panel: xi_r = xi_u(r) + kappa_t(r) + omega_r,  omega ~ N(0, sigma_omega),
+           kappa ~ ZeroSumNormal(1) over periods            (methods.md: xi_it = xi_i + kappa_t + omega_it)
+    lambda_j = s_j sqrt(h_j),  psi_j = s_j sqrt(1 - h_j),   h ~ Beta(2, 2), s ~ LogNormal(0, 0.25)
+    rho ~ Beta(2, 2) (lambda, rho > 0 fix the reflection), nu ~ N(0, 1),
+    mu ~ ZeroSumNormal(1) over tiers (location), sigma_omega ~ HalfNormal(0.5).
 
-zeta is integrated out analytically: given xi, the indicators of dimension d in row r are
-multivariate normal with covariance (1 - rho_d^2) lambda lambda' + diag(psi^2) (a ``pm.Potential``
-evaluated by Woodbury, no Cholesky). That removes rows x dimensions latent variables and the
-funnel between them and lambda.
+Every latent is integrated out analytically (zeta, omega and xi). Given the parameters, the m
+indicators of one row have covariance B = A + sigma_omega^2 b b' with b_j = rho_d(j) lambda_j and
+A = diag(psi^2) + blockdiag_d((1 - rho_d^2) lambda_d lambda_d'); the T_i rows of unit i share xi_i,
+which adds the rank-one term (1_T 1_T') (x) b b'. Woodbury per dimension block, then
+Sherman-Morrison twice (omega, then xi) give the exact log density with elementwise algebra,
+a few small dot products and one segment sum over units: no Cholesky, no latent per row. The
+unit scores xi_i are drawn afterwards, per posterior draw, from their exact Gaussian conditional
+N(mu_tier + G_i / (1 + T_i q_B), 1 / (1 + T_i q_B)) (:func:`latent_draws`), so the posterior
+holds ``xi`` as before. The panel is the full city-year model (every unit-year row), not a
+model of unit means.
+
+Measured, 4 chains x 1000 draws (tune 1000), nutpie, 2 shared cores (load 6-16, so walls are
+rough); gates on the parameters, the implied weights, the dimension weights and xi:
+
+* customs38, before (only zeta integrated out, xi sampled; lambda, psi ~ HalfNormal(1)), the
+  colleague's run: 61 s wall, R-hat 1.076, bulk ESS 45 (factor_weight[soot]), tail ESS 22
+  (psi[waste_treatment]).
+* step 1, xi integrated out too (same priors): compile 190 s cold / 46 s warm, sampling 11 s,
+  0 divergences, R-hat 1.0098 (weight so2), bulk ESS 353 and tail ESS 163 (psi[sewage_treatment]): what is left is a Heywood funnel, psi_j -> 0 with lambda_j
+  absorbing the variance of one ecological indicator.
+* step 2, communality parameterisation above (the data are z-scored, so lambda^2 + psi^2 = s^2
+  ~ 1 and h is the share of an indicator's variance the factors explain; Beta(2, 2) keeps h off
+  0 and 1, which removes the Heywood funnel): see the results table at the end of this docstring.
+* ecommerce_panel, before: not finished after 25 minutes (2480 row latents x 3 dimensions, plus
+  2480 omega); after: see the table.
+
+Results (seed 0, gates on parameters + implied weights + dimension weights + xi; wall times on
+2 cores shared with other jobs, load average 10-16, so CPU time is far below wall):
+
+    dataset, adaptation           compile  sample  div  R-hat (worst)          bulk / tail ESS (worst)
+    customs38, diag (step 2)      197 s    28 s    0    1.0039 psi[budget_exp]  1643 nu / 2344 lam
+    customs38, low_rank           (pending: measured in the follow-up commit)
+    ecommerce_panel, diag         105 s    296 s   0    1.048 lam[income]       120 / 236 (lam): fails
+    ecommerce_panel, low_rank     190 s    283 s   0    1.0064 nu[retail]       3604 / 1958 sigma_omega
+
+In the panel every rho is ~0.97 (the dimensions barely differ), so all loadings move together
+with the general factor: a dense posterior that the diagonal mass matrix mixes badly (R-hat
+1.048) and nutpie's low-rank adaptation handles (R-hat 1.006); ``bayesres index --method factor``
+therefore runs with ``adaptation="low_rank"`` (src/bayesres/index/__init__.py). Compile times
+are cold-cache numbers on the loaded machine (numba; the warm-cache compile of the cross-section
+graph measured 46 s at load 15).
 
 Implied weights per draw: Sigma = L Phi L' + diag(psi^2) with Phi_dd' = rho_d rho_d' (1 on the
 diagonal), c = Sigma^-1 Cov(xi, x) with Cov(xi, x_j) = rho_d(j) lambda_j (Thomson regression-score
 weights), w = c / sum(c), applied to the min-max z' so that scores stay on the paper's scale; ranks
-are read off the latent score xi of each unit. A factor model weights covariation, not dispersion:
-this is a different index, not a Bayesian EWM.
+are read off the latent score xi of each unit. In a panel the row-level omega only rescales
+Sigma^-1 b (Sherman-Morrison), so the normalised weights are the same. A factor model weights
+covariation, not dispersion: this is a different index, not a Bayesian EWM.
 """
 
 from __future__ import annotations
@@ -34,10 +74,20 @@ from bayesres.diagnostics import GateReport
 from bayesres.index.bootstrap import IndexDraws
 from bayesres.index.ewm import EntropyIndex, IndexArrays
 
-__all__ = ["FactorFit", "preprocess", "build_factor_model", "implied_weights", "fit_factor_index"]
+__all__ = [
+    "FactorFit",
+    "preprocess",
+    "build_factor_model",
+    "implied_weights",
+    "latent_draws",
+    "fit_factor_index",
+]
 
 SKEW_LOG = 1.0
-GATE_VARS = ["nu", "lam", "psi", "rho", "mu_tier", "sigma_omega", "kappa"]
+H_PRIOR = (2.0, 2.0)  # Beta prior of the communality h_j
+S_PRIOR_SD = 0.25  # LogNormal(0, .) prior of the indicator scale s_j (data are z-scored)
+GATE_VARS = ["nu", "h", "s", "lam", "psi", "rho", "mu_tier", "sigma_omega", "kappa"]
+_CHUNK = 500
 
 
 def preprocess(x: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -55,6 +105,12 @@ def preprocess(x: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, tuple
     return x, tuple(logged)
 
 
+def _onehot(codes: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((len(codes), n))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out
+
+
 def build_factor_model(
     x: np.ndarray,
     *,
@@ -68,63 +124,139 @@ def build_factor_model(
     time_codes: np.ndarray | None = None,
     times: tuple[str, ...] = (),
 ):
-    """The PyMC model (pure: no sampling). ``x`` is the preprocessed rows x m matrix."""
+    """The PyMC model (pure: no sampling). ``x`` is the preprocessed rows x m matrix.
+
+    ``tier_codes`` is per unit, ``unit_codes`` and ``time_codes`` per row. The likelihood is the
+    exact marginal density of the rows (one ``pm.Potential`` named ``loglik``); ``xi`` is not a
+    model variable (see :func:`latent_draws`).
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
-    n_rows = x.shape[0]
-    coords: dict = {
-        "indicator": list(indicators),
-        "dimension": list(dimensions),
-        "unit": list(units),
-        "row": np.arange(n_rows),
-    }
-    cols_of = [np.flatnonzero(dim_index == d) for d in range(len(dimensions))]
-    for d, cols in zip(dimensions, cols_of, strict=True):
-        coords[f"indicator_{d}"] = [indicators[j] for j in cols]
+    n_rows, m = x.shape
+    dim_index = np.asarray(dim_index)
+    unit_codes = np.asarray(unit_codes)
+    n_units = len(units)
+    onehot_dim = _onehot(dim_index, len(dimensions))  # m x D
+    t_unit = np.bincount(unit_codes, minlength=n_units).astype(float)
+    coords: dict = {"indicator": list(indicators), "dimension": list(dimensions)}
     with pm.Model(coords=coords) as model:
+        obs = pm.Data("x", np.asarray(x, dtype=float))
         nu = pm.Normal("nu", 0.0, 1.0, dims="indicator")
-        lam = pm.HalfNormal("lam", 1.0, dims="indicator")
-        psi = pm.HalfNormal("psi", 1.0, dims="indicator")
+        h = pm.Beta("h", *H_PRIOR, dims="indicator")
+        s = pm.LogNormal("s", 0.0, S_PRIOR_SD, dims="indicator")
+        lam = pm.Deterministic("lam", s * pt.sqrt(h), dims="indicator")
+        pm.Deterministic("psi", s * pt.sqrt(1.0 - h), dims="indicator")
         rho = pm.Beta("rho", 2.0, 2.0, dims="dimension")
-        z = pm.Normal("z", 0.0, 1.0, dims="unit")
+        loc = None
         if tier_codes is not None and len(tiers) > 1:
             model.add_coord("tier", list(tiers))
             mu = pm.ZeroSumNormal("mu_tier", sigma=1.0, dims="tier")
-            xi_u = pm.Deterministic("xi", mu[np.asarray(tier_codes)] + z, dims="unit")
-        else:
-            xi_u = pm.Deterministic("xi", z, dims="unit")
-        xi_r = xi_u[np.asarray(unit_codes)]
+            loc = mu[np.asarray(tier_codes)[unit_codes]]
+        s2 = None
         if time_codes is not None:
             model.add_coord("time", list(times))
             kappa = pm.ZeroSumNormal("kappa", sigma=1.0, dims="time")
             s_om = pm.HalfNormal("sigma_omega", 0.5)
-            om = pm.Normal("omega", 0.0, 1.0, dims="row")
-            xi_r = xi_r + kappa[np.asarray(time_codes)] + s_om * om
-        for d, (name, cols) in enumerate(zip(dimensions, cols_of, strict=True)):
-            obs = pm.Data(f"x_{name}", x[:, cols], dims=("row", f"indicator_{name}"))
-            resid = obs - nu[cols][None, :] - (rho[d] * xi_r)[:, None] * lam[cols][None, :]
-            pm.Potential(
-                f"loglik_{name}",
-                _rank_one_mvn_logp(resid, pt.sqrt(1.0 - rho[d] ** 2) * lam[cols], psi[cols]),
-            )
+            k_r = kappa[np.asarray(time_codes)]
+            loc = k_r if loc is None else loc + k_r
+            s2 = s_om**2
+        # A = diag(psi^2) + blockdiag((1 - rho^2) lam lam'): Woodbury per dimension block
+        dinv = 1.0 / (s**2 * (1.0 - h))
+        rj = rho[dim_index]
+        a = pt.sqrt(1.0 - rj**2) * lam
+        b = rj * lam
+        sa = pt.dot(a**2 * dinv, onehot_dim)  # a_d' Psi^-1 a_d
+        ab = pt.dot(a * b * dinv, onehot_dim)  # a_d' Psi^-1 b_d
+        q = pt.sum(b**2 * dinv) - pt.sum(ab**2 / (1.0 + sa))  # b' A^-1 b
+        logdet_a = pt.sum(pt.log(s**2 * (1.0 - h))) + pt.sum(pt.log1p(sa))
+        resid = obs - nu[None, :]
+        if loc is not None:
+            resid = resid - loc[:, None] * b[None, :]
+        p = resid * dinv[None, :]
+        pa = pt.dot(p * a[None, :], onehot_dim)  # rows x D
+        quad = pt.sum(resid * p, axis=1) - pt.sum(pa**2 / (1.0 + sa)[None, :], axis=1)
+        g = pt.dot(p, b) - pt.dot(pa, ab / (1.0 + sa))  # b' A^-1 resid_r
+        if s2 is not None:  # B = A + s2 b b' (omega), Sherman-Morrison
+            c = 1.0 + s2 * q
+            quad = quad - s2 * g**2 / c
+            g = g / c
+            q = q / c
+            logdet_a = logdet_a + pt.log(c)
+        # rows of one unit share xi_u: the rank-one term (1 1') (x) b b', Sherman-Morrison again
+        if n_units == n_rows and np.array_equal(unit_codes, np.arange(n_rows)):
+            big_g = g
+        else:
+            big_g = pt.zeros(n_units)[unit_codes].inc(g)
+        loglik = -0.5 * (
+            pt.sum(quad)
+            - pt.sum(big_g**2 / (1.0 + t_unit * q))
+            + n_rows * logdet_a
+            + pt.sum(pt.log1p(t_unit * q))
+            + n_rows * m * np.log(2.0 * np.pi)
+        )
+        pm.Potential("loglik", loglik)
     return model
 
 
-def _rank_one_mvn_logp(resid, a, psi):
-    """Sum over rows of log N(resid | 0, diag(psi^2) + a a'), by Woodbury and the determinant lemma.
+def _post(post, name: str, n: int, k: int) -> np.ndarray:
+    return post[name].values.reshape(n, k) if name in post else np.zeros((n, k))
 
-    Elementwise algebra only (no Cholesky), which keeps the compile short.
+
+def latent_draws(
+    post,
+    x: np.ndarray,
+    *,
+    dim_index: np.ndarray,
+    unit_codes: np.ndarray,
+    n_units: int,
+    tier_codes: np.ndarray | None = None,
+    time_codes: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Exact draws of the unit latent xi (chain, draw, unit), one per posterior draw.
+
+    Given the parameters, xi_u | x ~ N(mu_tier(u) + G_u / (1 + T_u q_B), 1 / (1 + T_u q_B)) with
+    q_B = b' B^-1 b and G_u = sum over the unit's rows of b' B^-1 (x_r - nu - b loc_r), B the
+    row covariance without xi (see the module docstring).
     """
-    import pytensor.tensor as pt
-
+    chains, draws = post["nu"].shape[:2]
+    n = chains * draws
+    m = x.shape[1]
+    dim_index = np.asarray(dim_index)
+    unit_codes = np.asarray(unit_codes)
+    n_dim = int(dim_index.max()) + 1
+    oh = _onehot(dim_index, n_dim)
+    lam, psi = _post(post, "lam", n, m), _post(post, "psi", n, m)
+    nu, rho = _post(post, "nu", n, m), _post(post, "rho", n, n_dim)
+    s2 = post["sigma_omega"].values.reshape(n) ** 2 if "sigma_omega" in post else np.zeros(n)
+    loc = np.zeros((n, x.shape[0]))
+    mu_u = np.zeros((n, n_units))
+    if tier_codes is not None and "mu_tier" in post:
+        mu = post["mu_tier"].values.reshape(n, -1)
+        mu_u = mu[:, np.asarray(tier_codes)]
+        loc = loc + mu_u[:, unit_codes]
+    if time_codes is not None and "kappa" in post:
+        loc = loc + post["kappa"].values.reshape(n, -1)[:, np.asarray(time_codes)]
     dinv = 1.0 / psi**2
-    s = 1.0 + pt.sum(a**2 * dinv)
-    proj = pt.sum(resid * (a * dinv)[None, :], axis=1)
-    quad = pt.sum(resid**2 * dinv[None, :], axis=1) - proj**2 / s
-    logdet = pt.sum(pt.log(psi**2)) + pt.log(s)
-    k = resid.shape[1]
-    return -0.5 * pt.sum(quad) - 0.5 * resid.shape[0] * (logdet + k * np.log(2 * np.pi))
+    rj = rho[:, dim_index]
+    a, b = np.sqrt(1.0 - rj**2) * lam, rj * lam
+    sa, ab = (a**2 * dinv) @ oh, (a * b * dinv) @ oh
+    w_a = dinv * b - dinv * a * (ab / (1.0 + sa))[:, dim_index]  # A^-1 b
+    q = np.sum(b * w_a, axis=1)
+    c = 1.0 + s2 * q
+    q_b = q / c
+    t_unit = np.bincount(unit_codes, minlength=n_units).astype(float)
+    rng = np.random.default_rng(seed)
+    xi = np.empty((n, n_units))
+    agg = _onehot(unit_codes, n_units)  # rows x units
+    for lo in range(0, n, _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        g = x @ w_a[sl].T - np.sum(nu[sl] * w_a[sl], axis=1) - (loc[sl] * q[sl, None]).T
+        big_g = (agg.T @ g).T / c[sl, None]  # (chunk, units)
+        prec = 1.0 + t_unit[None, :] * q_b[sl, None]
+        xi[sl] = mu_u[sl] + big_g / prec + rng.standard_normal(big_g.shape) / np.sqrt(prec)
+    return xi.reshape(chains, draws, n_units)
 
 
 def implied_weights(
@@ -165,9 +297,18 @@ def _codes(a: IndexArrays) -> dict:
 
 
 def fit_factor_index(exact: EntropyIndex, *, settings: SamplerSettings) -> FactorFit:
-    """Build, sample (bayesres.sampling.fit) and turn the posterior into index draws."""
+    """Build, sample (bayesres.sampling.fit) and turn the posterior into index draws.
+
+    The gates cover the parameters and the reported derived quantities: the implied indicator
+    weights, the dimension weights and the unit latent xi that the ranks are read from.
+    """
+    import time
+
+    import xarray as xr
+
     from bayesres.sampling import fit
 
+    t_start = time.perf_counter()
     a = exact.arrays
     x, logged = preprocess(a.x, a.directions)
     codes = _codes(a)
@@ -180,33 +321,60 @@ def fit_factor_index(exact: EntropyIndex, *, settings: SamplerSettings) -> Facto
         units=a.units,
         **codes,
     )
+    has_tiers = len(codes["tiers"]) > 1
+    onehot_dim = _onehot(np.asarray(a.dim_index), len(a.dimensions))
+    latent: dict = {}
 
     def _derived(idata) -> dict[str, np.ndarray]:
         p = idata["posterior"]
         w = implied_weights(p["lam"].values, p["psi"].values, p["rho"].values, a.dim_index)
-        return {f"factor_weight[{i}]": w[..., j] for j, i in enumerate(a.indicators)}
+        xi = latent_draws(
+            p,
+            x,
+            dim_index=a.dim_index,
+            unit_codes=a.unit_codes,
+            n_units=a.n_units,
+            tier_codes=codes["tier_codes"] if has_tiers else None,
+            time_codes=codes["time_codes"],
+            seed=settings.seed,
+        )
+        latent["xi"], latent["w"] = xi, w
+        out = {f"factor_weight[{i}]": w[..., j] for j, i in enumerate(a.indicators)}
+        dw = w @ onehot_dim
+        out.update({f"dimension_weight[{d}]": dw[..., k] for k, d in enumerate(a.dimensions)})
+        out.update({f"xi[{u}]": xi[..., k] for k, u in enumerate(a.units)})
+        return out
 
     key = (
-        "index-factor",
+        "index-factor-marginal",
         x.shape,
         tuple(a.dim_index),
         len(codes["tiers"]),
         len(codes["times"]),
+        a.n_units,
     )
     gate = [v for v in GATE_VARS if v in model.named_vars]
     res = fit(model, settings=settings, key=key, gate_vars=gate, derived=_derived)
     post = res.idata["posterior"]
-    lam = post["lam"].values.reshape(-1, len(a.indicators))
-    psi = post["psi"].values.reshape(-1, len(a.indicators))
-    rho = post["rho"].values.reshape(-1, len(a.dimensions))
-    w = implied_weights(lam, psi, rho, a.dim_index)
+    xi_arr = latent["xi"]
+    post_ds = post.to_dataset() if hasattr(post, "to_dataset") else post
+    res.idata["posterior"] = post_ds.assign(
+        xi=xr.DataArray(
+            xi_arr,
+            dims=("chain", "draw", "unit"),
+            coords={"chain": post_ds["chain"], "draw": post_ds["draw"], "unit": list(a.units)},
+        )
+    )
+    n = xi_arr.shape[0] * xi_arr.shape[1]
+    w = latent["w"].reshape(n, len(a.indicators))
     w = np.repeat(w[:, None, :], a.n_groups, axis=1)
-    xi = post["xi"].values.reshape(-1, a.n_units)
-    draws = IndexDraws(w, "hierarchical factor model", unit_latent=xi)
+    draws = IndexDraws(w, "hierarchical factor model", unit_latent=xi_arr.reshape(n, a.n_units))
+    seconds = dict(res.seconds)
+    seconds["total"] = time.perf_counter() - t_start
     return FactorFit(
         draws=draws,
         report=res.report,
         idata=res.idata,
-        seconds=dict(res.seconds),
+        seconds=seconds,
         log_columns=tuple(a.indicators[j] for j in logged),
     )
