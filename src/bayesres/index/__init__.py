@@ -185,7 +185,13 @@ def run(
         from bayesres.index.factor import fit_factor_index
 
         sampler_settings = SamplerSettings.make(
-            draws=draws, chains=chains, seed=seed, quick=quick, sampler=sampler, progress=progress
+            draws=draws,
+            chains=chains,
+            seed=seed,
+            quick=quick,
+            sampler=sampler,
+            progress=progress,
+            adaptation="low_rank",  # loadings share one factor: dense-ish posterior (factor.py)
         )
         fres = fit_factor_index(exact, settings=sampler_settings)
         draw_obj = fres.draws
@@ -197,6 +203,7 @@ def run(
             tune=sampler_settings.tune,
             sampler=sampler_settings.sampler,
             target_accept=fres.report.target_accept,
+            adaptation=sampler_settings.adaptation,
             seconds=fres.seconds,
             log_transformed=list(fres.log_columns),
         )
