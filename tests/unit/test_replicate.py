@@ -94,7 +94,7 @@ def test_quick_is_a_smoke_run_of_the_main_analyses(tmp_path, fakes):
     doc = json.loads((tmp_path / "rep" / "did_003" / "results.json").read_text())
     assert doc["settings"]["quick"] is True
     html = (tmp_path / "rep" / "report.html").read_text()
-    assert "Quick smoke run" in html and "Skipped under --quick" in html
+    assert "Quick smoke run" in html and "Skipped: regression_001_growth" in html
 
 
 def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys, monkeypatch):

@@ -24,10 +24,9 @@ __all__ = [
 
 DATASET_PAPER = {"customs38": "001", "ecommerce_panel": "003"}
 SMOKE_TEXT = (
-    "--quick runs the main analyses only, with 2 chains x 200 draws: it checks that every step "
-    "runs and writes its files. Its fits are not expected to pass the diagnostic gates "
-    "(bulk / tail ESS >= 400), so read the numbers as a smoke test, not as results; run "
-    "bayesres replicate without --quick for reportable fits."
+    "Main analyses only, 2 chains x 200 draws: it checks that every step runs and writes its "
+    "files. Its fits are not expected to pass the gates (ESS >= 400): read the numbers as a smoke "
+    "test, not as results, and run without --quick for reportable fits."
 )
 
 
@@ -279,7 +278,7 @@ def render_replication_report(rep: Any) -> tuple[Path, Path]:
         s["headline"] = [_headline_display(r) for r in rows]
         s["main_folder"] = s["blocks"][0]["folder"] if s["blocks"] else None
         first = [f"{r['folder']}: {r['quantity']} — {r['differs']}" for r in rows if r["differs"]]
-        s["top_differences"] = (first + [d for d in s["differences"] if d not in first])[:4]
+        s["top_differences"] = (first + [d for d in s["differences"] if d not in first])[:3]
     ctx = {
         "title": "bayesres replicate — papers 001 and 003",
         "version": __version__,
