@@ -375,7 +375,13 @@ def run_one(
     module = _analysis_module(spec.analysis)
     if spec.analysis == "regression":
         _forget_regression_compiles()
-    result = module.run(frame, data_info=data_info, dataset=inp.dataset, progress=progress, **kw)
+    dataset = inp.dataset
+    if spec.analysis == "did" and "controls" in spec.columns and not spec.columns["controls"]:
+        # did.run fills *empty* column options from the bundled dataset's defaults (controls = ()
+        # means "unset" there), so `controls = []` ran with the five controls. With every column
+        # named in the spec, dropping the dataset name only drops those defaults.
+        dataset = None
+    result = module.run(frame, data_info=data_info, dataset=dataset, progress=progress, **kw)
     result.settings = {**dict(result.settings or {}), "spec": spec.name, "quick": bool(quick)}
     if spec.published_variant:
         result.settings["published_variant"] = spec.published_variant

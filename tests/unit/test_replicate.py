@@ -68,6 +68,10 @@ def test_replicate_with_fakes_writes_every_folder_and_summary(tmp_path, fakes):
     ]
     assert len(restime[0][1]) == 37  # the censored city is dropped (paper 001 Table 3, n = 37)
     assert all(c[2]["seed"] == 5 and not c[2]["quick"] for c in calls)
+    # Table 4 col 1 really has no controls: did.run would refill () from the dataset defaults
+    did = [c[2] for c in calls if c[0] == "did"]
+    assert did[0]["controls"] and did[0]["dataset"] == "ecommerce_panel"
+    assert did[1]["controls"] == () and did[1]["dataset"] is None  # did_003_no_controls
     html = (tmp_path / "rep" / "report.html").read_text()
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "banner synthetic" in html and "All fits passed" in html
