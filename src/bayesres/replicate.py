@@ -157,9 +157,12 @@ def summarise_run(run: SpecRun, quantities: Sequence[str] | None = None) -> pd.D
 def _headline_of(run: SpecRun) -> tuple[str, ...]:
     wanted = getattr(run.spec, "headline", None)
     if wanted is None and run.spec.path is not None:  # a Spec made before ``headline`` existed
-        base = load_spec(run.spec.path)
-        found = [v.headline for v in base.variants if v.name == run.variant]
-        wanted = base.headline if run.variant is None else (found[0] if found else ())
+        import tomllib
+
+        doc = tomllib.loads(Path(run.spec.path).read_text(encoding="utf-8"))
+        found = [v.get("headline", ()) for v in doc.get("variants", ()) if v["name"] == run.variant]
+        base = doc.get("report", {}).get("headline", ())
+        wanted = base if run.variant is None else (found[0] if found else ())
     return tuple(wanted or ())
 
 
