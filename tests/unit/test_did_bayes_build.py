@@ -85,12 +85,18 @@ def test_hierarchical_model_has_the_documented_terms():
     panel, _ = _sim_panel()
     model, design = build_did_model(panel, leads=3)
     names = set(model.named_vars)
-    for v in ("mu", "lam", "eta", "s_a", "alpha", "gamma", "s_d", "z_d", "th0", "s_th", "rw"):
+    for v in ("mu", "lam", "eta", "s_a", "alpha", "gamma", "s_d", "z_d", "th0", "rw"):
         assert v in names
-    for v in ("theta", "s_phi", "z_phi", "s_psi", "z_psi", "s_c", "u_c", "tau", "tau_imp"):
+    for v in ("theta", "z_phi", "psi", "s_c", "u_c", "tau", "tau_imp"):
         assert v in names
-    assert {"pi", "s_pi", "sigma"} <= names
-    assert model.named_vars_to_dims["z_d"] == ("tier", "year")
+    assert {"pi", "s_pi", "sigma", "delta"} <= names
+    # 3 random-walk steps, 3 cohorts, 2 tiers: fewer than 5 groups, so fixed scales (the prior
+    # values); 6 leads: a learnt s_pi
+    assert not {"s_th", "s_phi", "s_psi"} & names
+    # both tiers have never-treated units, so both carry tier-year shocks
+    assert design.option("shock_tiers") == ("a", "b")
+    assert model.named_vars_to_dims["z_d"] == ("shock_tier", "year")
+    assert model.named_vars_to_dims["delta"] == ("tier", "year")
     assert model.named_vars_to_dims["theta"] == ("event",)
     assert model.named_vars_to_dims["sigma"] == ("tier",)
     # cohorts 3, 4, 5 in periods 1..6: events 0..3; 3 + 2 + 1 = 6 leads (e = -3, -2)
@@ -154,3 +160,37 @@ def test_priors_are_overridable():
     _, design = build_did_model(panel, priors={"s_c": 0.05})
     pri = dict(design.option("priors"))
     assert pri["s_c"] == 0.05 and pri["th0"] == DEFAULT_PRIORS["th0"]
+
+
+def test_tier_year_shocks_only_for_tiers_with_never_treated_units():
+    """ecommerce_panel: 'first' (4 cities) and 'new_first' (15) have no never-treated city
+    (datasheet cohort x tier table), so their year shocks are pinned to the pooled ones."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 'first' tier has 4 cities (DataWarning)
+        panel = validate_panel(
+            datasets.load("ecommerce_panel"),
+            source="ecommerce_panel",
+            unit="city",
+            time="year",
+            cohort="cohort",
+            outcome="resi",
+            tier="tier",
+        )
+    units = panel.frame.drop_duplicates("city")
+    never = set(units.loc[units["cohort"] == 0, "tier"])
+    assert never == {"other", "second", "third"}
+    model, design = build_did_model(panel)
+    assert set(design.option("shock_tiers")) == never
+    assert len(model.coords["shock_tier"]) == 3
+    import pymc as pm
+
+    # one prior draw (s_d > 0 almost surely)
+    delta = pm.draw(model["delta"], random_seed=0, mode="FAST_COMPILE")
+    rows = {k: i for i, k in enumerate(design.tiers)}
+    assert np.all(delta[rows["first"]] == 0) and np.all(delta[rows["new_first"]] == 0)
+    shocked = delta[[rows[k] for k in sorted(never)]]
+    assert np.abs(shocked).min() > 0
+    # zero-sum over the shocked tiers and over years
+    assert np.allclose(shocked.sum(axis=0), 0) and np.allclose(shocked.sum(axis=1), 0)

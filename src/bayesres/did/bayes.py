@@ -9,7 +9,8 @@ Untreated outcome (all observations)::
     m_it   = alpha_i + gamma_t + delta_{k(i),t} + Q_it' theta_cov
     alpha_i ~ N(mu + lambda_{g(i)} + eta_{k(i)}, s_a)   (centred; cohort and tier means: Mundlak)
     gamma  ~ ZeroSumNormal(1) over years (fixed scale: a learnt scale shrank them on mpdta)
-    delta  = s_d * ZeroSumNormal(1) over (tier, year), both axes zero-sum (tier-year shocks)
+    delta  = s_d * ZeroSumNormal(1) over (shock tier, year), both axes zero-sum (tier-year
+             shocks); delta_k = 0 (the pooled year effects) for a tier without never-treated units
 
 Q are the QR-rotated, within-unit demeaned covariates (beta = R^-1 theta_cov is reported).
 Observed: y*_it ~ Normal(m_it + D_it tau_cell(it) + L_it pi_lead(it), sigma_k), or StudentT(nu, .),
@@ -18,8 +19,9 @@ optionally with AR(1) errors (conditional likelihood on the previous period's re
 ATT array over observed treated cells c = (g, e, k):
 
 * ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c, theta a random walk over
-  event time (theta_0 ~ N(0, 0.5), step s_th), phi = s_phi * ZeroSumNormal(1) over cohorts,
-  psi = s_psi * ZeroSumNormal(1) over tiers;
+  event time (theta_0 ~ N(0, 1), step s_th), phi = s_phi * ZeroSumNormal(1) over cohorts,
+  psi ~ ZeroSumNormal(s_psi) over tiers (centred). A scale (s_th, s_phi, s_psi, s_pi) is learnt
+  (HalfNormal) only for a level with >= 5 groups; with fewer it is fixed at the prior value;
 * ``independent``: tau_c ~ N(0, 2.5) (the BvM twin of the BJS imputation cells);
 * ``t_shrink``: tau_c ~ StudentT(3, 0, 0.1) (thick tails, shrinks small effects; Chib-Shimizu).
 
@@ -40,6 +42,32 @@ the simple ATT was shrunk towards 0 on simulated panels with effects of ~1 outco
 coverage). Wider s_psi (0.5) and s_c (0.25) were tried and rejected: on ecommerce_panel the
 'first' tier (4 cities, all treated, so its tier-year shocks and its ATT are told apart by the
 priors alone) then needed target_accept 0.99 and still had R-hat 1.03.
+
+Issue 5 changes (gates on the default 4 chains x 1000 draws; measured on the shared 2-core box at
+load average 10-15, so the seconds are 3-4x those of a quiet box):
+
+* Tier-year shocks only for tiers with never-treated units. On ecommerce_panel 'first' (4
+  cities) and 'new_first' (15) have none: after their last adoption no untreated unit of the
+  tier is left, so delta_{k,t} and the tier's ATT cells were told apart by the priors only. Those
+  tiers now follow the pooled year effects (delta_k = 0, methods.md: delta = 0 is the paper's
+  pooled FE); the zero-sum runs over the shocked tiers. mpdta (every tercile has never-treated
+  counties) is unchanged. ecommerce before (colleague's report): R-hat 1.0115 (ATT_group[2015]),
+  bulk ESS 240 (theta_0), tail 257 (s_psi); after: R-hat 1.022 (th0), bulk 210 (s_psi), tail 392
+  (z_psi[other]), still divergent at 0.9 (0 at 0.95). The worst pair was then s_psi / z_psi:
+  s_psi's posterior (mean 0.28, 5%-quantile 0.10) sits well away from 0 because the tier
+  effects are pinned by the data, the regime where the non-centred form makes a ridge.
+* psi centred (psi ~ ZeroSumNormal(s_psi)), which is the same prior. ecommerce: the s_psi
+  ridge is gone (s_psi no longer among the worst); R-hat 1.015 (psi[other]), bulk 212 (th0),
+  tail 430; th0 and psi[other] trade off linearly (th0 is the unweighted tier mean, so the
+  uncertainty of the 4-city 'first' tier moves both), which a diagonal mass matrix mixes slowly.
+  On mpdta the same centred psi diverged at small s_psi (3 divergences left at 0.99, mean s_psi
+  at the divergences 0.0013 vs 0.046): a funnel, since the tercile effects are near 0.
+* Hence fixed scales for levels with fewer than 5 groups (notes/performance.md: tighter
+  group-sd priors below 5 groups; a fixed scale is the limit). The fixed value is the prior's
+  root mean square (E[s^2] = sigma^2 for HalfNormal(sigma)), so each term's marginal prior
+  variance is unchanged; only the adaptive pooling of 3-4 groups, which the data cannot learn,
+  goes. mpdta (3 cohorts, 3 tiers, 3 random-walk steps) had R-hat 1.0115 (s_pi), bulk 388
+  (z_phi[2004]), tail 392 (s_th) after three attempts (target_accept 0.99) with learnt scales.
 """
 
 from __future__ import annotations
@@ -314,13 +342,20 @@ def did_design(
         arrays["X"] = qs
     if ar1:
         arrays.update({"lag_idx": lag_idx, "has_lag": has_lag, "y_lag": y_std[lag_idx]})
+    # tier-year shocks only for tiers with never-treated units: in a tier without them, the
+    # shocks of the years after its last adoption have no untreated unit to learn from and are
+    # told apart from that tier's ATT cells by the priors alone (see the module docstring)
+    never = unit_coh == 0
+    shock_tiers = tuple(k for j, k in enumerate(tiers) if np.any(never & (unit_tier == j)))
+    shocks = bool(tier_year_shocks) and len(shock_tiers) > 1
     # the cell / lead codes are structural; ship the treatment pattern per observation
     options = (
         ("att_prior", att_prior),
         ("leads", int(leads)),
         ("likelihood", likelihood),
         ("ar1", bool(ar1)),
-        ("tier_year_shocks", bool(tier_year_shocks) and len(tiers) > 1),
+        ("tier_year_shocks", shocks),
+        ("shock_tiers", shock_tiers if shocks else ()),
         ("priors", tuple(sorted(pri.items()))),
     )
     obs_out = obs.assign(cell=obs_cell, lead=obs_lead, y=y)
@@ -389,6 +424,7 @@ def model_from_design(design: DidDesign) -> Any:
         "cell": list(cells["label"]),
         "lead": list(lead_tab["label"]),
         "cov": list(design.covariates),
+        "shock_tier": list(design.option("shock_tiers")),
     }
     multi_tier = design.has_tiers
     with pm.Model(coords=coords) as model:
@@ -417,8 +453,13 @@ def model_from_design(design: DidDesign) -> Any:
         m0 = alpha[u_i] + gam[t_i]
         if design.option("tier_year_shocks"):
             s_d = pm.HalfNormal("s_d", pri["s_d"])
-            z_d = pm.ZeroSumNormal("z_d", sigma=1.0, dims=("tier", "year"), n_zerosum_axes=2)
-            m0 = m0 + (s_d * z_d)[k_i, t_i]
+            z_d = pm.ZeroSumNormal("z_d", sigma=1.0, dims=("shock_tier", "year"), n_zerosum_axes=2)
+            rows = [design.tiers.index(k) for k in design.option("shock_tiers")]
+            delta = pt.zeros((len(design.tiers), len(design.periods)))
+            delta = pm.Deterministic(
+                "delta", pt.set_subtensor(delta[rows], s_d * z_d), dims=("tier", "year")
+            )
+            m0 = m0 + delta[k_i, t_i]
         if design.covariates:
             x_d = pm.Data("X", a["X"], dims=("obs", "cov"))
             th_cov = pm.Normal("th_cov", 0.0, pri["beta"], dims="cov")
@@ -430,20 +471,22 @@ def model_from_design(design: DidDesign) -> Any:
             th0 = pm.Normal("th0", 0.0, pri["th0"])
             theta = pt.stack([th0]) if n_events(design) == 1 else None
             if theta is None:
-                s_th = pm.HalfNormal("s_th", pri["s_th"])
+                s_th = _group_scale("s_th", pri, len(design.events) - 1)
                 rw = pm.Normal("rw", 0.0, 1.0, dims="step")
                 theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
             theta = pm.Deterministic("theta", theta, dims="event")
             tau = theta[cells["e_idx"].to_numpy()]
             if len(design.cohorts) > 1:
-                s_phi = pm.HalfNormal("s_phi", pri["s_phi"])
+                s_phi = _group_scale("s_phi", pri, len(design.cohorts))
                 # zero-sum, so the cohort terms do not trade off with the level theta_0
                 z_phi = pm.ZeroSumNormal("z_phi", sigma=1.0, dims="cohort")
                 tau = tau + (s_phi * z_phi)[cells["g_idx"].to_numpy()]
             if multi_tier:
-                s_psi = pm.HalfNormal("s_psi", pri["s_psi"])
-                z_psi = pm.ZeroSumNormal("z_psi", sigma=1.0, dims="tier")
-                tau = tau + (s_psi * z_psi)[cells["k_idx"].to_numpy()]
+                s_psi = _group_scale("s_psi", pri, len(design.tiers))
+                # centred: the tier terms are pinned by the data, so the non-centred z_psi and
+                # s_psi formed a ridge (see the module docstring)
+                psi = pm.ZeroSumNormal("psi", sigma=s_psi, dims="tier")
+                tau = tau + psi[cells["k_idx"].to_numpy()]
             s_c = pm.HalfNormal("s_c", pri["s_c"])
             u_c = pm.Normal("u_c", 0.0, 1.0, dims="cell")
             tau = pm.Deterministic("tau", tau + s_c * u_c, dims="cell")
@@ -459,7 +502,7 @@ def model_from_design(design: DidDesign) -> Any:
             if att_prior == "independent":
                 pi = pm.Normal("pi", 0.0, pri["tau_indep"], dims="lead")
             else:
-                s_pi = pm.HalfNormal("s_pi", pri["s_pi"])
+                s_pi = _group_scale("s_pi", pri, n_leads)
                 pi = pm.Deterministic(
                     "pi", s_pi * pm.Normal("z_pi", 0.0, 1.0, dims="lead"), dims="lead"
                 )
@@ -482,6 +525,20 @@ def model_from_design(design: DidDesign) -> Any:
         else:
             pm.Normal("y", mu=mu_y, sigma=sd, observed=y_d, dims="obs")
     return model
+
+
+MIN_GROUPS_LEARNT_SCALE = 5
+
+
+def _group_scale(name: str, pri: Mapping[str, float], n_groups: int) -> Any:
+    """HalfNormal(pri[name]) scale for a level with >= MIN_GROUPS_LEARNT_SCALE groups, else the
+    fixed scale pri[name] (the prior's root mean square, so each term's marginal prior variance
+    is unchanged): a spread of fewer than 5 groups is not learnt, only a funnel is."""
+    import pymc as pm
+
+    if n_groups >= MIN_GROUPS_LEARNT_SCALE:
+        return pm.HalfNormal(name, pri[name])
+    return pri[name]
 
 
 def n_events(design: DidDesign) -> int:
