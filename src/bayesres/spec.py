@@ -373,8 +373,6 @@ def run_one(
         source=info.source, sha256=info.sha256, n_rows=len(frame), synthetic=info.synthetic
     )
     module = _analysis_module(spec.analysis)
-    if spec.analysis == "regression":
-        _forget_regression_compiles()
     dataset = inp.dataset
     if spec.analysis == "did" and "controls" in spec.columns and not spec.columns["controls"]:
         # did.run fills *empty* column options from the bundled dataset's defaults (controls = ()
@@ -386,24 +384,6 @@ def run_one(
     if spec.published_variant:
         result.settings["published_variant"] = spec.published_variant
     return result
-
-
-def _forget_regression_compiles() -> None:
-    """Drop compiled regression models before another regression run in the same process.
-
-    ``regression.bayes.fit_variant`` looks its compiled model up by a structure key (variant,
-    likelihood, n, tiers, controls) but only sends the new data when ``swap`` is set, so a second
-    run with the same shapes (regression_001_growth after regression_001) sampled the first run's
-    data. Until fit_variant swaps whenever the key is already compiled, recompile (from the
-    persistent cache) instead.
-    """
-    import sys
-
-    sampling = sys.modules.get("bayesres.sampling")
-    if sampling is None:
-        return
-    for k in [k for k in sampling._COMPILED if isinstance(k, tuple) and k[:1] == ("regression",)]:
-        del sampling._COMPILED[k]
 
 
 def run_spec(

@@ -77,20 +77,3 @@ def test_malformed_specs_raise_one_line(tmp_path, text, needle):
     msg = err.value.one_line()
     assert "\n" not in msg
     assert str(p) in msg and needle in msg
-
-
-def test_second_regression_run_does_not_reuse_the_first_runs_compiled_data():
-    # regression.bayes.fit_variant reuses a compiled model by structure key without swapping the
-    # data in; run_one drops compiled regression models first (regression_001_growth sampled
-    # regression_001's data before: identical posteriors in the full run's tables)
-    from bayesres import sampling
-    from bayesres.spec import _forget_regression_compiles
-
-    sampling._COMPILED[("regression", "pooled", "normal", 38, 3, 1)] = object()
-    sampling._COMPILED[("did", "x")] = did = object()
-    try:
-        _forget_regression_compiles()
-        assert not [k for k in sampling._COMPILED if k[:1] == ("regression",)]
-        assert sampling._COMPILED[("did", "x")] is did
-    finally:
-        sampling._COMPILED.pop(("did", "x"), None)
