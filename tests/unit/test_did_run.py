@@ -68,6 +68,7 @@ def test_missing_columns_without_a_dataset_is_a_spec_error():
         _resolve(pd.DataFrame({"a": [1]}), None, outcome="a", unit=None, time=None, cohort=None)
 
 
+@pytest.mark.slow  # samples end to end: a cold compile of the DID model dominates
 def test_run_end_to_end_emits_every_contract_quantity(tmp_path):
     df, _ = simulate_staggered_panel(
         n_units=30,

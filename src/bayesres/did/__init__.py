@@ -244,8 +244,15 @@ def run(
         tier=spec.get("tier"),
         controls=spec["controls"],
     )
+    # target_accept starts at 0.95: at 0.9 every ecommerce / mpdta fit diverged and was redone
     settings = SamplerSettings.make(
-        draws=draws, chains=chains, seed=seed, quick=quick, sampler=sampler, progress=progress
+        draws=draws,
+        chains=chains,
+        seed=seed,
+        quick=quick,
+        sampler=sampler,
+        progress=progress,
+        target_accept=0.95,
     )
     notes: list[str] = []
     t0 = _time.perf_counter()
