@@ -22,21 +22,9 @@ import pytest
 from bayesres.datasets import load
 from bayesres.did import freq
 from bayesres.validate import validate_panel
+from references import MPDTA_ATT_GT as ATT_GT
+from references import MPDTA_BJS_CELLS as BJS_CELLS
 
-ATT_GT = {  # ref_attgt.csv, full precision
-    (2004, 2004): -0.0105032462,
-    (2004, 2005): -0.0704231581,
-    (2004, 2006): -0.1372587389,
-    (2004, 2007): -0.1008113631,
-    (2006, 2004): 0.0065201124,
-    (2006, 2005): -0.0027508188,
-    (2006, 2006): -0.0045946070,
-    (2006, 2007): -0.0412244715,
-    (2007, 2004): 0.0305066556,
-    (2007, 2005): -0.0027258929,
-    (2007, 2006): -0.0310871194,
-    (2007, 2007): -0.0260544107,
-}
 AGG_NEVER = {  # R did 2.5 aggte, never-treated, DR: (estimate, analytic SE)
     "ATT": (-0.0399513, 0.012034),
     "ATT_group": (-0.0310183, 0.012446),
@@ -64,15 +52,6 @@ AGG_NOTYET = {
     "ATT_group": -0.0304622,
     "ATT_dynamic": -0.0773993,
     "ATT_calendar": -0.0442671,
-}
-BJS_CELLS = {
-    (2004, 2004): -0.0194,
-    (2004, 2005): -0.0783,
-    (2004, 2006): -0.1361,
-    (2004, 2007): -0.1047,
-    (2006, 2006): 0.0025,
-    (2006, 2007): -0.0392,
-    (2007, 2007): -0.0431,
 }
 BJS_EVENT = {0: -0.0311, 1: -0.0522, 2: -0.1361, 3: -0.1047}
 SA_LEADS = {

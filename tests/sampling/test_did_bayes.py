@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -24,19 +22,11 @@ from bayesres.did import bayes_quantities
 from bayesres.did.bayes import fit_did
 from bayesres.simulate.panel import simulate_staggered_panel
 from bayesres.validate import validate_panel
+from references import ECOMMERCE_CONTROLS, ecommerce_panel
+from references import MPDTA_BJS_CELLS as BJS_CELLS
 
 pytestmark = pytest.mark.slow
 
-# methods.md 5.1: BJS imputation cells on mpdta (= ETWFE post-cell dummies exactly)
-BJS_CELLS = {
-    (2004, 2004): -0.0194,
-    (2004, 2005): -0.0783,
-    (2004, 2006): -0.1361,
-    (2004, 2007): -0.1047,
-    (2006, 2006): 0.0025,
-    (2006, 2007): -0.0392,
-    (2007, 2007): -0.0431,
-}
 
 
 def _hdi(x: np.ndarray, prob: float = 0.95) -> tuple[float, float]:
@@ -95,18 +85,7 @@ def test_simple_att_interval_covers_the_truth_in_20_seeds():
 def test_ecommerce_true_tier_effects_inside_the_intervals():
     info = datasets.info("ecommerce_panel")
     truth = info.sheet["true_parameters"]["att_by_tier"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the 'first' tier has 4 cities (DataWarning)
-        panel = validate_panel(
-            datasets.load("ecommerce_panel"),
-            source="ecommerce_panel",
-            unit="city",
-            time="year",
-            cohort="cohort",
-            outcome="resi",
-            tier="tier",
-            controls=("agg", "open", "invest", "tec", "market"),
-        )
+    panel = ecommerce_panel(controls=ECOMMERCE_CONTROLS)
     settings = SamplerSettings.make(draws=500, tune=700, chains=2, seed=3)
     res, design = fit_did(panel, settings=settings)
     q, _, _ = bayes_quantities(res.idata, design)

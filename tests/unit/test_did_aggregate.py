@@ -18,22 +18,9 @@ from bayesres.did.aggregate import (
     tier_contrasts,
 )
 
-# R did: ATT(g,t), full precision (methods.md 5.1); cohort sizes 20 / 40 / 131
-R_ATT_GT = {
-    (2004, 2004): -0.0105032462,
-    (2004, 2005): -0.0704231581,
-    (2004, 2006): -0.1372587389,
-    (2004, 2007): -0.1008113631,
-    (2006, 2004): 0.0065201124,
-    (2006, 2005): -0.0027508188,
-    (2006, 2006): -0.0045946070,
-    (2006, 2007): -0.0412244715,
-    (2007, 2004): 0.0305066556,
-    (2007, 2005): -0.0027258929,
-    (2007, 2006): -0.0310871194,
-    (2007, 2007): -0.0260544107,
-}
-N_G = {2004: 20, 2006: 40, 2007: 131}
+# R did: ATT(g,t) and cohort sizes from tests/references.py (methods.md 5.1)
+from references import MPDTA_ATT_GT as R_ATT_GT
+from references import MPDTA_COHORT_SIZES as N_G
 
 
 def _r_cells() -> tuple[np.ndarray, pd.DataFrame]:

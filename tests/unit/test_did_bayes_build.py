@@ -14,6 +14,7 @@ from bayesres.did.bayes import DEFAULT_PRIORS, build_did_model, did_design
 from bayesres.errors import SpecError
 from bayesres.simulate.panel import simulate_staggered_panel
 from bayesres.validate import validate_panel
+from references import ecommerce_panel
 
 
 def _sim_panel(seed: int = 0, controls: bool = False):
@@ -165,19 +166,7 @@ def test_priors_are_overridable():
 def test_tier_year_shocks_only_for_tiers_with_never_treated_units():
     """ecommerce_panel: 'first' (4 cities) and 'new_first' (15) have no never-treated city
     (datasheet cohort x tier table), so their year shocks are pinned to the pooled ones."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the 'first' tier has 4 cities (DataWarning)
-        panel = validate_panel(
-            datasets.load("ecommerce_panel"),
-            source="ecommerce_panel",
-            unit="city",
-            time="year",
-            cohort="cohort",
-            outcome="resi",
-            tier="tier",
-        )
+    panel = ecommerce_panel()
     units = panel.frame.drop_duplicates("city")
     never = set(units.loc[units["cohort"] == 0, "tier"])
     assert never == {"other", "second", "third"}
