@@ -8,7 +8,9 @@ Layout (every table optional except ``[spec]``)::
     [columns]   keyword arguments of the analysis that name columns
     [options]   the other keyword arguments (method, likelihood, placebo, ...)
     [priors]    priors the analysis accepts (did: att_prior)
-    [sampler]   draws, chains (full run); quick_draws, quick_chains (``--quick``)
+    [sampler]   draws, chains (full run); quick_draws, quick_chains (``--quick``); retry
+                (regression / did: true = retry at target_accept 0.95 / 0.99 on divergences,
+                the default; false = one attempt)
     [quick]     [options] overrides applied under ``--quick`` (fewer placebo draws, fewer saved
                 index draws, shorter index-draw refits): ``--quick`` is a smoke run
     [report]    key = [...] quantities for the replicate summary; headline = [...] the few shown
@@ -59,7 +61,8 @@ OPTION_KEYS = {
     "did": {"control_group", "leads", "lags", "placebo", "hdi_prob", "sampler"},
 }
 PRIOR_KEYS = {"index": set(), "regression": set(), "did": {"att_prior"}}
-SAMPLER_KEYS = {"draws", "chains", "quick_draws", "quick_chains"}
+SAMPLER_KEYS = {"draws", "chains", "quick_draws", "quick_chains", "retry"}
+RETRY_ANALYSES = ("regression", "did")  # run() takes ``retry``
 SPEC_KEYS = {
     "name", "analysis", "paper", "title", "dataset", "data", "index_from", "derive", "description",
 }  # fmt: skip
@@ -94,7 +97,7 @@ class Spec:
     columns: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     priors: dict[str, Any] = field(default_factory=dict)
-    sampler: dict[str, int] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)
     quick_options: dict[str, Any] = field(default_factory=dict)
     key_quantities: tuple[str, ...] = ()
     headline: tuple[str, ...] = ()  # quantities for the report's first-screen summary
@@ -115,6 +118,8 @@ class Spec:
         else:
             kw["draws"] = self.sampler.get("draws")
             kw["chains"] = self.sampler.get("chains")
+        if "retry" in self.sampler:
+            kw["retry"] = self.sampler["retry"]
         kw.update(seed=seed, quick=quick)
         return kw
 
@@ -203,7 +208,16 @@ def load_spec(path: str | Path) -> Spec:
     quick_options = doc.get("quick", {})
     _check_keys(where, "quick", quick_options, OPTION_KEYS[analysis])
     for k, v in sampler.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        if k == "retry":
+            if not isinstance(v, bool):
+                raise _fail(where, f"[sampler] retry = {v!r} must be true or false")
+            if analysis not in RETRY_ANALYSES:
+                raise _fail(
+                    where,
+                    f"[sampler] retry is not an option of {analysis} specs",
+                    hint=f"retry applies to {' and '.join(RETRY_ANALYSES)} specs; remove it.",
+                )
+        elif not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise _fail(where, f"[sampler] {k} = {v!r} must be a positive integer")
     derive = tuple(head.get("derive", ()))
     for d in derive:

@@ -13,6 +13,7 @@ from bayesres.cli.common import (
     DatasetOpt,
     DrawsOpt,
     HdiOpt,
+    NoRetryOpt,
     OutOpt,
     QuickOpt,
     SamplerOpt,
@@ -123,6 +124,7 @@ def regress_cmd(
     strict: bool = StrictOpt,
     hdi_prob: float = HdiOpt,
     sampler: str = SamplerOpt,
+    no_retry: bool = NoRetryOpt,
 ) -> None:
     """Export-ratio regression: OLS twins and hierarchical tier models."""
     from bayesres import regression as regression_api
@@ -149,6 +151,7 @@ def regress_cmd(
         data_info=inp.data_info(),
         dataset=inp.dataset,
         progress=True,
+        retry=not no_retry,
     )
     finish(result, out=out, strict=strict)
 
@@ -182,6 +185,7 @@ def did_cmd(
     strict: bool = StrictOpt,
     hdi_prob: float = HdiOpt,
     sampler: str = SamplerOpt,
+    no_retry: bool = NoRetryOpt,
 ) -> None:
     """Staggered DID: TWFE / event study / Callaway-Sant'Anna twins and a hierarchical Bayesian ATT array."""
     from bayesres import did as did_api
@@ -209,5 +213,6 @@ def did_cmd(
         data_info=inp.data_info(),
         dataset=inp.dataset,
         progress=True,
+        retry=not no_retry,
     )
     finish(result, out=out, strict=strict)

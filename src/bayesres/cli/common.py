@@ -50,6 +50,12 @@ HdiOpt = typer.Option(
 SamplerOpt = typer.Option(
     "nutpie", "--sampler", help="nutpie | pymc | numpyro", rich_help_panel="Sampling"
 )
+NoRetryOpt = typer.Option(
+    False,
+    "--no-retry",
+    help="One attempt at the starting target_accept: no retry at 0.95 / 0.99 on divergences.",
+    rich_help_panel="Sampling",
+)
 
 
 @dataclass(frozen=True)

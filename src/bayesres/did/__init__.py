@@ -213,12 +213,14 @@ def run(
     data_info: DataInfo | None = None,
     dataset: str | None = None,
     progress: bool = False,
+    retry: bool = True,
 ) -> AnalysisResult:
     """Run the ``did`` analysis (CONTRACT.md) on a long panel; returns an AnalysisResult.
 
     Bundled-dataset defaults fill unset column options (``ecommerce_panel``: resi by city and
     year, cohort, tier, five controls; ``mpdta``: lemp by countyreal and year, first.treat, tiers
     = population terciles of lpop). The Bayesian model includes leads pi for e = -leads..-2.
+    ``retry=False``: one attempt at the starting target_accept (0.95), no divergence ladder.
     """
     from bayesres.did.bayes import fit_did
 
@@ -262,6 +264,7 @@ def run(
         att_prior=att_prior,
         leads=leads,
         derived=lambda idata, d: bayes_quantities(idata, d)[0],
+        retry=retry,
     )
     wall = _time.perf_counter() - t0
     cell_q, imp_q, contrasts = bayes_quantities(fitres.idata, design)
@@ -310,6 +313,7 @@ def run(
         "chains": settings.chains,
         "sampler": settings.sampler,
         "target_accept": fitres.target_accept,
+        "retry": retry,
         "att_prior": att_prior,
         "outcome": spec["outcome"],
         "unit": spec["unit"],

@@ -137,8 +137,13 @@ def run(
     priors: bayes.Priors | None = None,
     refit_draws: int = 250,
     log_outcome: bool | None = None,
+    retry: bool = True,
 ) -> AnalysisResult:
-    """Export-ratio regression with both twins; see the module docstring."""
+    """Export-ratio regression with both twins; see the module docstring.
+
+    ``retry=False``: every fit gets one attempt at the starting target_accept, no divergence
+    ladder (the refits for growth, prior sensitivity, recovery and index draws too).
+    """
     priors = priors if priors is not None else bayes.Priors()
     frame = data.copy()
     dataset = dataset or frame.attrs.get("dataset")
@@ -219,12 +224,17 @@ def run(
     fits: dict[str, tuple[Any, Any]] = {}
     for v in variants:
         fits[v] = bayes.fit_variant(
-            tdata, variant=v, likelihood=likelihood, settings=settings, priors=priors
+            tdata, variant=v, likelihood=likelihood, settings=settings, priors=priors, retry=retry
         )
     other = "student" if likelihood == "normal" else "normal"
     if has_tiers and not quick:
         fits[f"hierarchical_{other}"] = bayes.fit_variant(
-            tdata, variant="hierarchical", likelihood=other, settings=settings, priors=priors
+            tdata,
+            variant="hierarchical",
+            likelihood=other,
+            settings=settings,
+            priors=priors,
+            retry=retry,
         )
     raws = {k: bayes.raw_draws(r.idata, tdata) for k, (_, r) in fits.items()}
     label = f"Bayes {{}} ({likelihood})"
@@ -271,6 +281,7 @@ def run(
             likelihood=likelihood,
             settings=settings,
             priors=priors,
+            retry=retry,
         )
     # ---------------------------------------------------------------- robustness: growth rate
     if growth_y is not None:
@@ -288,6 +299,7 @@ def run(
                 priors=priors,
                 model=fits[v][0],
                 swap=True,
+                retry=retry,
             )
             g_bayes.append(
                 bayes.summarise(
@@ -336,7 +348,7 @@ def run(
             tiers=(cs.frame[cs.tier].to_numpy()[ok] if cs.tier else np.array(["all"] * ok.sum())),
         )
         sv = survival.fit_survival(
-            sd, settings=settings, months_ols=tidy_frame(ols37), hdi_prob=hdi_prob
+            sd, settings=settings, months_ols=tidy_frame(ols37), hdi_prob=hdi_prob, retry=retry
         )
         tables["recovery_bayesian"] = sv["estimates"]
         tables["recovery_frequentist"] = sv["frequentist"]
@@ -359,6 +371,7 @@ def run(
             settings=rs,
             plugin=raws[main],
             hdi_prob=hdi_prob,
+            retry=retry,
         )
         tables["index_draws_bayesian"] = pr["estimates"]
         tables["index_draws_rubin"] = pr["rubin"]
@@ -405,6 +418,7 @@ def run(
             "tune": settings.tune,
             "chains": settings.chains,
             "sampler": settings.sampler,
+            "retry": retry,
             "likelihood": likelihood,
             "log": log,
             "outcome": outcome,

@@ -212,8 +212,12 @@ def fit_variant(
     priors: Priors = Priors(),
     model: Any = None,
     swap: bool = False,
+    retry: bool = True,
 ) -> tuple[Any, FitResult]:
-    """Build (or reuse ``model``) and fit; ``swap`` sends ``data`` through ``with_data`` (refits)."""
+    """Build (or reuse ``model``) and fit; ``swap`` sends ``data`` through ``with_data`` (refits).
+
+    ``retry=False``: one attempt at ``settings.target_accept``, no divergence ladder.
+    """
     key = model_key(data, variant=variant, likelihood=likelihood)
     if model is None:
         model = build_model(data, variant=variant, likelihood=likelihood, priors=priors)
@@ -225,6 +229,7 @@ def fit_variant(
         key=key,
         data=new if swap else None,
         derived=lambda idata: raw_draws(idata, data),
+        retry=retry,
     )
     return model, res
 
@@ -370,6 +375,7 @@ def prior_sensitivity(
     settings: SamplerSettings,
     priors: Priors = Priors(),
     factors: tuple[float, ...] = (0.5, 1.0, 2.0),
+    retry: bool = True,
 ) -> pd.DataFrame:
     """Refit the hierarchical model with the group-sd prior scale x ``factors`` (same compile)."""
     rows = []
@@ -383,6 +389,7 @@ def prior_sensitivity(
             priors=pr,
             model=model,
             swap=True,
+            retry=retry,
         )
         draws = raw_draws(res.idata, data)
         for name, d in draws.items():

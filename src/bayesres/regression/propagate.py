@@ -63,6 +63,7 @@ def refit_over_draws(
     settings: SamplerSettings,
     plugin: dict[str, np.ndarray] | None = None,
     hdi_prob: float = HDI_PROB,
+    retry: bool = True,
 ) -> dict[str, Any]:
     """Refit on each index draw with the compiled ``model``; pool; OLS + Rubin twin.
 
@@ -78,7 +79,13 @@ def refit_over_draws(
         data = bayes.prepare(cs, x=x)
         s = SamplerSettings(**{**settings.__dict__, "seed": settings.seed + m})
         _, res = bayes.fit_variant(
-            data, variant=variant, likelihood=likelihood, settings=s, model=model, swap=True
+            data,
+            variant=variant,
+            likelihood=likelihood,
+            settings=s,
+            model=model,
+            swap=True,
+            retry=retry,
         )
         divergences += res.report.divergences
         for k, v in bayes.raw_draws(res.idata, data).items():

@@ -130,6 +130,7 @@ def fit_survival(
     settings: SamplerSettings,
     months_ols: pd.DataFrame | None = None,
     hdi_prob: float = HDI_PROB,
+    retry: bool = True,
 ) -> dict[str, Any]:
     """Fit the Bayesian cloglog model and its twins; tables for the result."""
     import statsmodels.api as sm
@@ -140,6 +141,7 @@ def fit_survival(
         settings=settings,
         key=("survival", len(sd.event), sd.n_months, sd.c.shape[1]),
         gate_vars=["alpha1", "step_sd", "beta", *(["gamma"] if sd.c.shape[1] else [])],
+        retry=retry,
     )
     post = res.idata["posterior"]
     beta = np.asarray(post["beta"].values, float)
