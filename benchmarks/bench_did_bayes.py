@@ -24,12 +24,13 @@ import warnings  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dataset", default="ecommerce_panel", choices=["ecommerce_panel", "mpdta"])
-    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--draws", type=int, default=None, help="default: did.run's (DID_DRAWS)")
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--att-prior", default="hierarchical")
     ap.add_argument("--leads", type=int, default=4)
+    ap.add_argument("--target-accept", type=float, default=0.95, help="as did.run starts")
     ap.add_argument("--cold", action="store_true", help="use an empty compile cache")
     args = ap.parse_args()
     if args.cold:
@@ -39,7 +40,7 @@ def main() -> None:
 
     from bayesres import datasets
     from bayesres.config import SamplerSettings
-    from bayesres.did import DATASET_DEFAULTS, _resolve, bayes_quantities
+    from bayesres.did import DATASET_DEFAULTS, DID_DRAWS, _resolve, bayes_quantities
     from bayesres.did.bayes import fit_did
     from bayesres.summary import summarise_draws
     from bayesres.validate import validate_panel
@@ -60,7 +61,11 @@ def main() -> None:
             controls=spec["controls"],
         )
     settings = SamplerSettings.make(
-        draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed
+        draws=args.draws or DID_DRAWS,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+        target_accept=args.target_accept,
     )
     t0 = time.perf_counter()
     res, design = fit_did(
@@ -80,7 +85,7 @@ def main() -> None:
         f"{len(design.leads)} leads, {len(design.units)} units, tiers {list(design.tiers)}"
     )
     print(
-        f"settings: {args.chains} chains x {args.draws} draws (+{args.tune} tune), "
+        f"settings: {args.chains} chains x {settings.draws} draws (+{args.tune} tune), "
         f"cpu {os.cpu_count()}, load {os.getloadavg()[0]:.1f}"
     )
     print(
@@ -91,7 +96,7 @@ def main() -> None:
     print(
         f"diagnostics: divergences {rep.divergences}, R-hat max {rep.r_hat_max:.4f}, "
         f"ESS bulk min {rep.ess_bulk_min:.0f}, ESS tail min {rep.ess_tail_min:.0f}, "
-        f"E-BFMI min {rep.bfmi_min:.2f}, passed {rep.passed} {rep.messages}"
+        f"E-BFMI min {rep.bfmi_min:.2f}, passed {rep.passed} {rep.messages} worst {rep.worst}"
     )
     print(
         summ[

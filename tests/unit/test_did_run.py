@@ -28,7 +28,7 @@ def test_mpdta_defaults_and_population_terciles():
         time=None,
         cohort=None,
         tier=None,
-        controls=(),
+        controls=None,
     )
     assert spec["outcome"] == "lemp" and spec["cohort"] == "first.treat"
     per_county = frame.drop_duplicates("countyreal")
@@ -50,7 +50,7 @@ def test_ecommerce_defaults():
         time=None,
         cohort=None,
         tier=None,
-        controls=(),
+        controls=None,
     )
     assert (spec["outcome"], spec["unit"], spec["time"], spec["tier"]) == (
         "resi",
@@ -59,6 +59,22 @@ def test_ecommerce_defaults():
         "tier",
     )
     assert spec["controls"] == ("agg", "open", "invest", "tec", "market")
+
+
+def test_empty_controls_mean_none_not_the_dataset_defaults():
+    # Table 4 col 1 of paper 003 is the no-controls TWFE: controls=() must not be refilled
+    _, spec = _resolve(
+        datasets.load("ecommerce_panel"),
+        "ecommerce_panel",
+        outcome=None,
+        unit=None,
+        time=None,
+        cohort=None,
+        tier=None,
+        controls=(),
+    )
+    assert spec["controls"] == ()
+    assert spec["outcome"] == "resi"
 
 
 def test_missing_columns_without_a_dataset_is_a_spec_error():

@@ -19,9 +19,13 @@ optionally with AR(1) errors (conditional likelihood on the previous period's re
 ATT array over observed treated cells c = (g, e, k):
 
 * ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c, theta a random walk over
-  event time (theta_0 ~ N(0, 1), step s_th), phi = s_phi * ZeroSumNormal(1) over cohorts,
-  psi ~ ZeroSumNormal(s_psi) over tiers (centred). A scale (s_th, s_phi, s_psi, s_pi) is learnt
-  (HalfNormal) only for a level with >= 5 groups; with fewer it is fixed at the prior value;
+  event time (theta_0 ~ N(0, 1), step s_th), phi = s_phi * B_g z_phi over cohorts (non-centred),
+  psi = B_k z_psi, z_psi ~ N(0, s_psi) over tiers (centred), where B is an orthonormal basis of
+  the vectors with zero mean weighted by the treated observations of each cohort / tier (so
+  theta_0 is the treated-weighted level; with equal weights this is the ZeroSumNormal prior). A
+  scale (s_th, s_phi, s_psi, s_pi) is HalfNormal for a level with >= 10 groups, a
+  boundary-avoiding Gamma(2, sqrt(6) / scale) with 5-9 and fixed at the prior value with fewer
+  (cohorts and tiers count only if they hold two or more treated units);
 * ``independent``: tau_c ~ N(0, 2.5) (the BvM twin of the BJS imputation cells);
 * ``t_shrink``: tau_c ~ StudentT(3, 0, 0.1) (thick tails, shrinks small effects; Chib-Shimizu).
 
@@ -62,6 +66,20 @@ load average 10-15, so the seconds are 3-4x those of a quiet box):
   uncertainty of the 4-city 'first' tier moves both), which a diagonal mass matrix mixes slowly.
   On mpdta the same centred psi diverged at small s_psi (3 divergences left at 0.99, mean s_psi
   at the divergences 0.0013 vs 0.046): a funnel, since the tercile effects are near 0.
+* Session 2 (idle box, 4 chains, leads 4, target_accept 0.95): the th0 / psi[other] trade-off
+  came from the unweighted zero-sum: th0 was the plain mean of the five tier effects, so the
+  poorly known 'first' tier (4 cities, all treated) moved it. With zero-sums weighted by the
+  treated observations (tiers and cohorts) ecommerce seed 0 passed (R-hat 1.008, bulk 429), but
+  seeds 1-3 failed on s_phi (R-hat 1.012-1.014; the 2015 cohort is one city, phi[2015]
+  correlated 0.66 with s_phi) and on divergences at s_psi ~ 0.01 and s_th ~ 0.007 (posterior
+  means 0.31 and 0.08). Hence cohorts / tiers count only with >= 2 treated units (ecommerce: 4
+  cohorts, so s_phi is fixed) and a Gamma(2) boundary-avoiding prior for 5-9 groups (s_psi,
+  s_th): 0 divergences at 0.95 on seeds 0-4, one R-hat 1.014 on a cell (seed 3) that 1,500
+  draws per chain removed (did.run's default). Tried and rejected: variable centring of the
+  cell terms (centred where sigma_k / sqrt(n) < 0.1): s_c's posterior reaches ~0.002, a
+  funnel for every centred cell (R-hat 1.1-1.5 on ecommerce and mpdta); AR(1) errors by default
+  (methods.md: on for T >= 8): on ecommerce 43-1,024 divergences, E-BFMI 0.01, R-hat 1.08-1.33
+  on s_a (y_t - rho y_t-1 identifies alpha_i only through (1 - rho)), so ar1 stays an option.
 * Hence fixed scales for levels with fewer than 5 groups (notes/performance.md: tighter
   group-sd priors below 5 groups; a fixed scale is the limit). The fixed value is the prior's
   root mean square (E[s^2] = sigma^2 for HalfNormal(sigma)), so each term's marginal prior
@@ -425,6 +443,8 @@ def model_from_design(design: DidDesign) -> Any:
         "lead": list(lead_tab["label"]),
         "cov": list(design.covariates),
         "shock_tier": list(design.option("shock_tiers")),
+        "tier_basis": list(range(len(design.tiers) - 1)),
+        "cohort_basis": list(range(len(design.cohorts) - 1)),
     }
     multi_tier = design.has_tiers
     with pm.Model(coords=coords) as model:
@@ -477,15 +497,21 @@ def model_from_design(design: DidDesign) -> Any:
             theta = pm.Deterministic("theta", theta, dims="event")
             tau = theta[cells["e_idx"].to_numpy()]
             if len(design.cohorts) > 1:
-                s_phi = _group_scale("s_phi", pri, len(design.cohorts))
-                # zero-sum, so the cohort terms do not trade off with the level theta_0
-                z_phi = pm.ZeroSumNormal("z_phi", sigma=1.0, dims="cohort")
-                tau = tau + (s_phi * z_phi)[cells["g_idx"].to_numpy()]
+                s_phi = _group_scale("s_phi", pri, _n_groups(design.obs, "cohort"))
+                # zero-sum weighted by treated observations, so the level theta_0 is the
+                # treated-weighted mean and does not absorb the one-unit cohort's uncertainty
+                basis = _weighted_basis(_treated_weights(cells, "g_idx", len(design.cohorts)))
+                z_phi = pm.Normal("z_phi", 0.0, 1.0, dims="cohort_basis")
+                phi = pm.Deterministic("phi", s_phi * pt.dot(basis, z_phi), dims="cohort")
+                tau = tau + phi[cells["g_idx"].to_numpy()]
             if multi_tier:
-                s_psi = _group_scale("s_psi", pri, len(design.tiers))
+                s_psi = _group_scale("s_psi", pri, _n_groups(design.obs, "tier"))
                 # centred: the tier terms are pinned by the data, so the non-centred z_psi and
-                # s_psi formed a ridge (see the module docstring)
-                psi = pm.ZeroSumNormal("psi", sigma=s_psi, dims="tier")
+                # s_psi formed a ridge; zero-sum weighted by treated observations, so theta_0
+                # does not trade off with a small all-treated tier (see the module docstring)
+                basis = _weighted_basis(_treated_weights(cells, "k_idx", len(design.tiers)))
+                z_psi = pm.Normal("z_psi", 0.0, s_psi, dims="tier_basis")
+                psi = pm.Deterministic("psi", pt.dot(basis, z_psi), dims="tier")
                 tau = tau + psi[cells["k_idx"].to_numpy()]
             s_c = pm.HalfNormal("s_c", pri["s_c"])
             u_c = pm.Normal("u_c", 0.0, 1.0, dims="cell")
@@ -530,15 +556,52 @@ def model_from_design(design: DidDesign) -> Any:
 MIN_GROUPS_LEARNT_SCALE = 5
 
 
+def _n_groups(obs: pd.DataFrame, by: str) -> int:
+    """Groups (cohorts or tiers) with at least two treated units: a group of one unit says
+    nothing about the spread of group effects that the unit's own cell terms do not."""
+    treated = obs[(obs["cohort"] > 0) & (obs["event"] >= 0)]
+    return int((treated.groupby(by)["unit"].nunique() >= 2).sum())
+
+
+def _treated_weights(cells: pd.DataFrame, code: str, n_groups: int) -> np.ndarray:
+    """Share of treated observations per group (cells carry n units each)."""
+    w = np.bincount(cells[code].to_numpy(), weights=cells["n"].to_numpy(float), minlength=n_groups)
+    return w / w.sum()
+
+
+def _weighted_basis(w: np.ndarray) -> np.ndarray:
+    """Orthonormal (K, K-1) basis of {x : w'x = 0}.
+
+    z ~ N(0, s^2 I_{K-1}) and x = B z give x ~ N(0, s^2 (I - w w'/w'w)) with w'x = 0: the
+    ZeroSumNormal prior when w is constant, otherwise a zero-sum weighted by w.
+    """
+    w = np.asarray(w, float).reshape(-1, 1)
+    q, _ = np.linalg.qr(np.hstack([w, np.eye(w.shape[0])]), mode="complete")
+    return q[:, 1 : w.shape[0]]
+
+
 def _group_scale(name: str, pri: Mapping[str, float], n_groups: int) -> Any:
-    """HalfNormal(pri[name]) scale for a level with >= MIN_GROUPS_LEARNT_SCALE groups, else the
-    fixed scale pri[name] (the prior's root mean square, so each term's marginal prior variance
-    is unchanged): a spread of fewer than 5 groups is not learnt, only a funnel is."""
+    """The scale of a level's group terms, by the number of groups (of two or more treated
+    units, for cohorts and tiers); each keeps E[s^2] = pri[name]^2, the HalfNormal's, so the
+    marginal prior variance of the terms is the same whichever form is used:
+
+    * >= MANY_GROUPS: HalfNormal(pri[name]) (the data can say the spread is ~0);
+    * MIN_GROUPS_LEARNT_SCALE..MANY_GROUPS - 1: Gamma(2, sqrt(6) / pri[name]), a boundary-avoiding
+      prior (Chung et al. 2013): with 5-9 groups the posterior of a HalfNormal scale reaches down
+      to ~0, where the group terms form a funnel (ecommerce_panel: divergences at s_psi 0.01 and
+      s_th 0.007 against posterior means 0.31 and 0.08);
+    * fewer: fixed at pri[name]; a spread of fewer than 5 groups is not learnt, only a funnel is.
+    """
     import pymc as pm
 
-    if n_groups >= MIN_GROUPS_LEARNT_SCALE:
+    if n_groups >= MANY_GROUPS:
         return pm.HalfNormal(name, pri[name])
+    if n_groups >= MIN_GROUPS_LEARNT_SCALE:
+        return pm.Gamma(name, alpha=2.0, beta=np.sqrt(6.0) / pri[name])
     return pri[name]
+
+
+MANY_GROUPS = 10
 
 
 def n_events(design: DidDesign) -> int:
