@@ -198,7 +198,7 @@ def did_cmd(
         time=time,
         cohort=cohort,
         tier=tier,
-        controls=tuple(control),
+        controls=tuple(control) or None,  # none given: the dataset's controls
         control_group=control_group,
         leads=leads,
         lags=lags,
