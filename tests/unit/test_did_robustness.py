@@ -1,7 +1,8 @@
 """003 robustness set on a small simulated panel: each specification does what it says.
 
 References: pyfixest TWFE on hand-built frames (lagged treatment, extra policy control), numpy
-quantiles (winsorising), hand-computed matching weights on a 5-unit example (PSM).
+quantiles (winsorising), hand-computed matching weights on a 5-unit example (PSM), an exact
+noise-free panel (in-time placebo: the fitted coefficient is the planted anticipation effect).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from bayesres.did.robustness import (
+    in_time_placebo,
     lagged_treatment,
     other_policy,
     propensity_scores,
@@ -176,3 +178,43 @@ def test_robustness_set_rows_and_published_columns(panel):
     assert row.loc[(5, 5, "L.DID"), "n"] == N_UNITS * (N_T - 1)
     assert np.isnan(row.loc[(5, 1, "DID"), "published_coef"])
     assert row.loc[(7, 1, "DID"), "n"] + row.loc[(7, 2, "DID"), "n"] == N_UNITS * N_T
+
+
+def _exact_panel(anticipation: float, effect: float):
+    """Noise-free y = a_i + b_t + anticipation * 1{g-2 <= t < g} + effect * 1{t >= g}."""
+    periods = np.arange(2010, 2020)
+    cohorts = [0] * 6 + [2014] * 3 + [2016] * 3 + [2017] * 3
+    rows = []
+    for i, g in enumerate(cohorts):
+        for t in periods:
+            y = 0.3 * i + 0.1 * (t - 2010) ** 1.5
+            if g and g - 2 <= t < g:
+                y += anticipation
+            if g and t >= g:
+                y += effect
+            rows.append({"unit": i, "year": int(t), "cohort": g, "y": y})
+    return validate_panel(
+        pd.DataFrame(rows), source="exact", unit="unit", time="year", cohort="cohort", outcome="y"
+    )
+
+
+def test_in_time_placebo_recovers_planted_anticipation_and_ignores_the_effect():
+    # the fake treatment 2 periods early is exactly the anticipation dummy on the kept
+    # (pre-adoption) rows, so TWFE fits the noise-free data exactly: coefficient = 0.7; the
+    # real effect (5.0) sits on dropped rows and cannot leak in
+    out = in_time_placebo(_exact_panel(0.7, 5.0), shift=2, controls=())
+    row = out.loc[out["quantity"] == "TWFE_placebo_time[2]"].iloc[0]
+    assert row["estimate"] == pytest.approx(0.7, abs=1e-8)
+    # kept rows: 6 never-treated units x 10 years + each treated unit's years before adoption
+    assert int(row["n"]) == 6 * 10 + 3 * (4 + 6 + 7)
+    clean = in_time_placebo(_exact_panel(0.0, 5.0), shift=2, controls=())
+    assert clean.loc[clean["quantity"] == "TWFE_placebo_time[2]", "estimate"].iloc[0] == (
+        pytest.approx(0.0, abs=1e-8)
+    )
+
+
+def test_in_time_placebo_too_early_is_a_spec_error():
+    from bayesres.errors import SpecError
+
+    with pytest.raises(SpecError, match="pre-period"):
+        in_time_placebo(_exact_panel(0.0, 1.0), shift=9, controls=())

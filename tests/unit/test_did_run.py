@@ -139,3 +139,34 @@ def test_run_end_to_end_emits_every_contract_quantity(tmp_path):
     assert (out / "posterior.nc").exists()
     cells = pd.read_csv(out / "tables" / "cells.csv")
     assert set(cells["version"]) == {"cell", "imputation"}
+
+
+@pytest.mark.filterwarnings("ignore::bayesres.errors.DataWarning")  # the 4-city tier warning
+@pytest.mark.parametrize(
+    ("quick", "draws", "expected"),
+    [(False, None, "DID_DRAWS"), (True, None, 200), (False, 321, 321)],
+)
+def test_run_default_draws_and_no_controls(monkeypatch, quick, draws, expected):
+    import bayesres.did.bayes as did_bayes
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fit_did(panel, **kw):
+        seen["panel"], seen["settings"] = panel, kw["settings"]
+        raise Stop
+
+    monkeypatch.setattr(did_bayes, "fit_did", fit_did)
+    with pytest.raises(Stop):
+        did.run(
+            datasets.load("ecommerce_panel"),
+            dataset="ecommerce_panel",
+            controls=(),
+            quick=quick,
+            draws=draws,
+        )
+    # 1,500 by default (did.DID_DRAWS), SamplerSettings' quick draws (200) under quick
+    assert seen["settings"].draws == (did.DID_DRAWS if expected == "DID_DRAWS" else expected)
+    assert seen["panel"].controls == ()

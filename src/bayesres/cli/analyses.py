@@ -175,6 +175,11 @@ def did_cmd(
     placebo: int = typer.Option(
         0, "--placebo", help="Random staggered reassignments for the placebo test."
     ),
+    robustness: bool = typer.Option(
+        False,
+        "--robustness",
+        help="Add paper 003's Tables 4-7 TWFE robustness set and an in-time placebo.",
+    ),
     att_prior: str = typer.Option(
         "hierarchical", "--att-prior", help="hierarchical | independent | t_shrink"
     ),
@@ -203,6 +208,7 @@ def did_cmd(
         leads=leads,
         lags=lags,
         placebo=placebo,
+        robustness=robustness,
         att_prior=att_prior,
         seed=seed,
         draws=draws,

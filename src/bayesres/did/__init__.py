@@ -205,6 +205,7 @@ def run(
     leads: int = 4,
     lags: int = 4,
     placebo: int = 0,
+    robustness: bool = False,
     att_prior: str = "hierarchical",
     seed: int = 0,
     draws: int | None = None,
@@ -222,7 +223,8 @@ def run(
     Bundled-dataset defaults fill unset column options (``ecommerce_panel``: resi by city and
     year, cohort, tier, five controls; ``mpdta``: lemp by countyreal and year, first.treat, tiers
     = population terciles of lpop); ``controls=None`` takes the dataset's controls, ``()`` none.
-    The Bayesian model includes leads pi for e = -leads..-2.
+    The Bayesian model includes leads pi for e = -leads..-2. ``robustness=True`` adds paper 003's
+    Tables 4-7 TWFE set and an in-time placebo as ``tables["robustness"]``.
     ``retry=False``: one attempt at the starting target_accept (0.95), no divergence ladder.
     """
     from bayesres.did.bayes import fit_did
@@ -310,6 +312,15 @@ def run(
             "estimates_file": "tables/placebo.csv",
             "actual": placebo_result.actual,
         }
+    if robustness:
+        from bayesres.did.robustness import robustness_set
+
+        published = None
+        if dataset == "ecommerce_panel":
+            from bayesres.published import _read
+
+            published = _read("seed003_regressions.csv")
+        tables["robustness"] = robustness_set(panel, published=published)
     if fitres.report.divergences or not fitres.report.passed:
         notes.append("The Bayesian fit did not pass every diagnostic gate: see diagnostics.")
     if design.covariates != panel.controls:
@@ -334,6 +345,7 @@ def run(
         "leads": leads,
         "lags": lags,
         "placebo": placebo,
+        "robustness": robustness,
         "rope": ROPE_SD * design.y_sd,
         "seconds": {k: round(v, 2) for k, v in fitres.seconds.items()}
         | {"fit_wall": round(wall, 2)},

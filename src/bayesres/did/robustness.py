@@ -19,6 +19,8 @@
 * Mechanism outcomes (Table 6): the same TWFE on dig / inn / lab (effects on mechanism variables
   only; no indirect-effect claim).
 * Splits (Table 7): split-sample TWFE by size, central and resource-based status.
+* In-time placebo (not in 003; table 0 in ``robustness_set``): untreated observations only, each
+  cohort's adoption moved ``shift`` periods earlier; the TWFE coefficient should be ~0.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bayesres.errors import SpecError
 from bayesres.validate import Panel
 
 __all__ = [
+    "in_time_placebo",
     "lagged_treatment",
     "other_policy",
     "propensity_scores",
@@ -183,6 +186,42 @@ def lagged_treatment(
     return out
 
 
+def in_time_placebo(
+    panel: Panel, *, shift: int = 2, controls: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """In-time placebo: TWFE on the untreated observations only, with every cohort's adoption
+    moved ``shift`` periods earlier (a fake policy date inside the true pre-period).
+
+    Observations at or after the true adoption are dropped, so no real effect can enter; units
+    whose fake date falls on or before the first period (treated throughout the kept sample) are
+    dropped. Under parallel trends and no anticipation the coefficient is ~0. Quantity
+    ``TWFE_placebo_time[<shift>]`` (plus ``coef[<control>]``).
+    """
+    if shift < 1:
+        raise SpecError("shift must be >= 1 period")
+    ctrl = resolve_controls(panel, controls)
+    f = panel.frame.copy()
+    g = f[panel.cohort].to_numpy(np.int64)
+    t = f[panel.time].to_numpy(np.int64)
+    periods = np.asarray(panel.periods, dtype=np.int64)
+    # the fake date, `shift` periods before the true one on the panel's own period grid
+    pos = np.searchsorted(periods, np.where(g > 0, g, periods[0]))
+    fake = np.where(g > 0, periods[np.clip(pos - shift, 0, len(periods) - 1)], 0)
+    keep = (g == 0) | ((t < g) & (pos - shift > 0))
+    f = f.assign(placebo_did_=((g > 0) & (t >= fake)).astype(float))[keep].reset_index(drop=True)
+    if not f["placebo_did_"].any():
+        raise SpecError(
+            f"no pre-period is long enough for an in-time placebo {shift} periods early",
+            hint="Use a smaller shift.",
+        )
+    sub = dataclasses.replace(panel, frame=f)
+    out = twfe(sub, controls=ctrl, treat="placebo_did_")
+    name = f"TWFE_placebo_time[{shift}]"
+    out.loc[out["quantity"] == "TWFE", ["quantity", "group"]] = [name, str(shift)]
+    out.loc[out["quantity"] == name, "term"] = "TWFE_placebo_time"
+    return out
+
+
 def winsorize(panel: Panel, *, limits: float = 0.01, columns: Sequence[str] | None = None) -> Panel:
     """A copy of ``panel`` with ``columns`` (default outcome + controls) clipped at the pooled
     ``limits`` and ``1 - limits`` quantiles (two-sided winsorising)."""
@@ -227,12 +266,14 @@ def robustness_set(
     mediators: Sequence[str] = ("dig", "inn", "lab"),
     splits: Sequence[tuple[str, Sequence[tuple[object, int]]]] = SPLITS,
     winsor: Sequence[float] = (0.01, 0.05),
+    in_time: Sequence[int] = (2,),
 ) -> pd.DataFrame:
     """One row per 003 Table 4-7 specification (TWFE coefficient of the treatment).
 
     Columns: table, column, spec, outcome, term, estimate, std_error, t, p_value, n, adj_r2 and,
     with ``published`` (data/published/seed003_regressions.csv), published_coef / published_t /
-    published_n matched on (table, column, term). Steps whose columns are absent are skipped.
+    published_n matched on (table, column, term). Steps whose columns are absent are skipped (PSM
+    without controls; the in-time placebo when no pre-period is long enough).
     """
     ctrl = list(resolve_controls(panel, controls))
     cols = panel.frame.columns
@@ -242,8 +283,8 @@ def robustness_set(
         tab = twfe(panel, controls=ctrl[:j])
         spec = "TWFE " + ("no controls" if j == 0 else "+ " + " ".join(ctrl[:j]))
         rows.append(_pick(tab, "TWFE", table=4, column=j + 1, spec=spec, outcome=y, term="DID"))
-    for c, method in enumerate(("nearest", "radius", "kernel"), start=1):
-        tab = psm_did(panel, method=method, controls=ctrl)
+    for c, method in enumerate(("nearest", "radius", "kernel") if ctrl else (), start=1):
+        tab = psm_did(panel, method=method, controls=ctrl)  # matching needs covariates
         rows.append(
             _pick(tab, "TWFE", table=5, column=c, spec=f"PSM-DID {method}", outcome=y, term="DID")
         )
@@ -258,6 +299,22 @@ def robustness_set(
             tab, "TWFE_lag[1]", table=5, column=5, spec="Lagged treatment", outcome=y, term="L.DID"
         )
     )
+    for shift in in_time:
+        try:
+            tab = in_time_placebo(panel, shift=shift, controls=ctrl)
+        except SpecError:
+            continue
+        rows.append(
+            _pick(
+                tab,
+                f"TWFE_placebo_time[{shift}]",
+                table=0,
+                column=shift,
+                spec=f"In-time placebo: adoption {shift} periods early (not in the paper)",
+                outcome=y,
+                term="placebo DID",
+            )
+        )
     for p in winsor:
         tab = twfe(winsorize(panel, limits=p), controls=ctrl)
         rows.append(
