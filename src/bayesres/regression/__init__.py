@@ -282,6 +282,7 @@ def run(
             settings=settings,
             priors=priors,
             retry=retry,
+            fitted=fits["hierarchical"][1],
         )
     # ---------------------------------------------------------------- robustness: growth rate
     if growth_y is not None:
