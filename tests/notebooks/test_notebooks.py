@@ -16,6 +16,7 @@ NEEDS = {
     "01_index.ipynb": ("index",),
     "02_export_regression.ipynb": ("index", "regression"),
     "03_staggered_did.ipynb": ("did",),
+    "04_small_sample_calibration.ipynb": ("regression",),  # + bayesres.calibrate
 }
 
 
