@@ -11,6 +11,14 @@ A calibration model is three things (Talts et al. 2018; Modrák et al. 2023):
   (``loglik``). The same function maps the true parameters (scalars) and the posterior draws
   (``(draw,)`` leading axis), so truth and draws are ranked on exactly the same scale.
 
+``target_accept`` and ``adaptation`` are the sampler settings the shipped analysis fits the
+model with (``bayesres did`` starts at 0.95, ``bayesres index --method factor`` adapts a
+low-rank mass matrix), so SBC checks the posterior the analysis computes.
+
+Adapters: eight schools here; the tier regression (``regression_models``), the hierarchical
+DID (``did_models``) and the factor index (``index_models``) register themselves on import,
+which :func:`list_models` and :func:`get_model` trigger (also in a Dask worker).
+
 ``eight_schools_misspecified`` is a deliberately wrong pairing (the simulator's mu and tau prior
 scales are 3 x the model's) kept only so the tests can show that SBC fails when it should; it is not listed.
 """
@@ -38,13 +46,21 @@ class CalibrationModel:
     build: Callable[[], Any]
     simulate: Callable[[np.random.Generator], tuple[Params, Data]]
     quantities: Callable[[Mapping[str, np.ndarray], Mapping[str, np.ndarray]], dict[str, Any]]
-    var_names: tuple[str, ...]
+    var_names: tuple[str, ...] | Callable[[], tuple[str, ...]]
     listed: bool = True
     key: str = field(default="")
+    target_accept: float = 0.9
+    adaptation: str = "diag"
 
     @property
     def compile_key(self) -> str:
         return self.key or f"calibrate:{self.name}"
+
+    def variables(self) -> tuple[str, ...]:
+        """The posterior variables to keep: ``var_names``, or what it returns when callable
+        (adapters whose names depend on a design loaded on first use)."""
+        names = self.var_names() if callable(self.var_names) else self.var_names
+        return tuple(names)
 
 
 _REGISTRY: dict[str, CalibrationModel] = {}
@@ -56,11 +72,29 @@ def register(model: CalibrationModel) -> CalibrationModel:
     return model
 
 
+_ADAPTERS = (
+    "bayesres.calibrate.regression_models",
+    "bayesres.calibrate.did_models",
+    "bayesres.calibrate.index_models",
+)
+
+
+def _load_adapters() -> None:
+    """Import the adapter modules (each registers its models; cheap: no data, no PyMC)."""
+    import importlib
+
+    for mod in _ADAPTERS:
+        importlib.import_module(mod)
+
+
 def list_models(*, include_unlisted: bool = False) -> list[CalibrationModel]:
+    _load_adapters()
     return [m for m in _REGISTRY.values() if m.listed or include_unlisted]
 
 
 def get_model(name: str) -> CalibrationModel:
+    if name not in _REGISTRY:
+        _load_adapters()
     if name not in _REGISTRY:
         shown = ", ".join(m.name for m in list_models())
         raise SpecError(f"unknown calibration model {name!r}", hint=f"Use one of: {shown}.")
@@ -148,7 +182,7 @@ register(
 register(
     CalibrationModel(
         name="eight_schools_centred",
-        description="eight schools, centred (funnel geometry: expect divergences)",
+        description="eight schools, centred (funnel geometry: divergent fits, SBC flags it)",
         build=_es_build(True),
         simulate=_es_simulator(_TAU_BETA),
         quantities=_es_quantities,

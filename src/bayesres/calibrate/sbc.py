@@ -17,6 +17,19 @@ is small when the ECDF leaves its pointwise band anywhere. Its null distribution
 P(gamma_null <= gamma) and the simultaneous 1 - alpha band drawn in the ECDF-difference plots.
 A quantity passes when p > alpha / m (Bonferroni over the m checked quantities of the model), so
 that a calibrated model passes as a whole with probability >= 1 - alpha.
+
+Divergent fits. SBC's argument needs exact posterior draws; a fit with divergent transitions
+comes from a sampler that could not explore part of the posterior (Betancourt 2016, the funnel
+of the centred eight schools), so its ranks are not evidence either way, and uniform ranks can
+hide a biased sampler when the unexplored region is rare under the prior. ``run_sbc`` therefore
+counts the fits with at least one post-warmup divergence (``fit_summary``) and, when any fit of
+the study diverged, marks every quantity as not passed (the p-values are kept: they still show
+the uniformity test), warns (``ConvergenceWarning``) and writes the verdict "flagged" to
+``sbc_summary.json``. The threshold is zero, as the diagnostics gate is zero divergences
+(methods.md section 4): one divergent fit is one rank drawn from a sampler known to be biased.
+Fits are not retried at a higher target_accept (the analyses' divergence ladder): SBC reports
+how often the sampler, at the analysis's starting settings, fails on data the prior generates,
+which a ladder would hide.
 """
 
 from __future__ import annotations
@@ -33,6 +46,8 @@ from scipy import stats
 from bayesres.calibrate.models import CalibrationModel, built_model, get_model
 
 __all__ = [
+    "fit_summary",
+    "flag_divergent",
     "sbc_ranks",
     "thin_draws",
     "gamma_statistic",
@@ -127,18 +142,62 @@ def uniformity_table(
     return pd.DataFrame(rows, columns=SBC_COLUMNS)
 
 
+def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
+    """Per-study fit health from the replication records (``divergences``, ``seconds``, ...).
+
+    ``divergent_fits``: simulations whose fit had at least one post-warmup divergence;
+    ``divergent_share`` their share; ``verdict_fits``: "ok" or "flagged";
+    ``ess_quantities_median``: the median over simulations of each checked quantity's bulk ESS.
+    """
+    n = len(records)
+    div = records["divergences"].to_numpy(int) if n else np.zeros(0, int)
+    n_div = int(np.sum(div > 0))
+
+    def _stat(col: str, fn: Any) -> float:
+        if not n or col not in records:
+            return math.nan
+        return float(fn(records[col].to_numpy(float)))
+
+    return {
+        "n_sims": int(n),
+        "divergent_fits": n_div,
+        "divergent_share": n_div / n if n else math.nan,
+        "divergences_total": int(div.sum()),
+        "divergences_max": int(div.max()) if n else 0,
+        "ess_min_median": _stat("ess_min", np.nanmedian),
+        "ess_min_min": _stat("ess_min", np.nanmin),
+        "seconds_mean": _stat("seconds", np.mean),
+        "seconds_median": _stat("seconds", np.median),
+        "ess_quantities_median": {
+            c[4:-1]: float(np.nanmedian(records[c].to_numpy(float)))
+            for c in records.columns
+            if c.startswith("ess[") and n
+        },
+        "verdict_fits": "flagged" if n_div else "ok",
+    }
+
+
+def flag_divergent(table: pd.DataFrame, summary: Mapping[str, Any]) -> pd.DataFrame:
+    """The uniformity table with ``passed`` False everywhere when any fit diverged."""
+    out = table.copy()
+    if summary["divergent_fits"] > 0:
+        out["passed"] = False
+    return out
+
+
 # --------------------------------------------------------------------------- one simulation
 
 
-def _posterior_params(idata: Any, var_names: Sequence[str], n_keep: int) -> dict[str, np.ndarray]:
+def _posterior_flat(idata: Any, var_names: Sequence[str]) -> tuple[dict[str, np.ndarray], int, int]:
+    """Posterior variables with (chain, draw) merged into one leading axis, chain-major."""
     post = idata["posterior"]
     out = {}
+    chains = draws = 0
     for v in var_names:
         arr = np.asarray(post[v].values, float)  # (chain, draw, ...)
-        flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
-        kept = np.stack([thin_draws(flat[..., j], n_keep) for j in range(flat.shape[-1])], -1)
-        out[v] = kept.reshape((n_keep,) + arr.shape[2:])
-    return out
+        chains, draws = arr.shape[:2]
+        out[v] = arr.reshape((chains * draws,) + arr.shape[2:])
+    return out, chains, draws
 
 
 def sbc_replication(
@@ -151,9 +210,15 @@ def sbc_replication(
     tune: int,
     chains: int = 1,
 ) -> dict[str, Any]:
-    """One SBC simulation: a flat record ``{sim, rank[q]..., ess_min, divergences, seconds}``.
+    """One SBC simulation: a flat record ``{sim, rank[q]..., ess[q]..., ess_min, divergences,
+    seconds}``.
 
-    Seeds derive from ``(seed, sim)`` only, so results do not depend on which worker runs them.
+    The checked quantities are computed for every posterior draw, then thinned to ``n_ranks - 1``
+    draws spread over the chains (for quantities that are functions of one draw this is the
+    same as thinning the parameters first); ``ess[q]`` is the bulk ESS of quantity q over all
+    draws (thin to about it: autocorrelated kept draws bias the ranks), ``ess_min`` the smallest
+    bulk ESS of any model variable. Seeds derive from ``(seed, sim)`` only, so results do not
+    depend on which worker runs them.
     """
     from arviz_stats.base import array_stats
 
@@ -171,7 +236,8 @@ def sbc_replication(
         chains=chains,
         cores=1,
         seed=int(fit_ss.generate_state(1)[0]),
-        target_accept=0.9,
+        target_accept=cm.target_accept,
+        adaptation=cm.adaptation,
     )
     res = fit(
         built_model(cm),
@@ -179,18 +245,22 @@ def sbc_replication(
         key=cm.compile_key,
         data=data,
         retry=False,
-        gate_vars=cm.var_names,
+        gate_vars=cm.variables(),
     )
     n_keep = n_ranks - 1
-    post = _posterior_params(res.idata, cm.var_names, n_keep)
+    post, n_chain, n_draw = _posterior_flat(res.idata, cm.variables())
     q_true = cm.quantities(params, data)
     q_post = cm.quantities(post, data)
     rng = np.random.default_rng(tie_ss)
     rec: dict[str, Any] = {"sim": int(sim)}
+    q_ess = {}
     for name in q_true:
-        rec[f"rank[{name}]"] = sbc_ranks(float(q_true[name]), q_post[name], rng)
+        qd = np.asarray(q_post[name], float).reshape(n_chain, n_draw)
+        rec[f"rank[{name}]"] = sbc_ranks(float(q_true[name]), thin_draws(qd, n_keep), rng)
+        q_ess[f"ess[{name}]"] = float(array_stats.ess(qd, method="bulk"))
+    rec.update(q_ess)
     ess = []
-    for v in cm.var_names:
+    for v in cm.variables():
         arr = np.asarray(res.idata["posterior"][v].values, float)
         flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
         ess += [float(array_stats.ess(flat[..., j], method="bulk")) for j in range(flat.shape[-1])]
@@ -235,16 +305,21 @@ def run_sbc(
     max_new: int | None = None,
     figures: bool = True,
 ) -> pd.DataFrame | None:
-    """Run (or resume) an SBC study into ``out``; write ``sbc.csv`` and figures when complete.
+    """Run (or resume) an SBC study into ``out``; write ``sbc.csv``, ``sbc_summary.json`` and
+    figures when complete.
 
-    Returns the uniformity table, or ``None`` when stopped early by ``max_new``.
+    Returns the uniformity table (its ``attrs["fits"]`` holds :func:`fit_summary`; every
+    ``passed`` is False when a fit diverged, see the module docstring), or ``None`` when stopped
+    early by ``max_new``.
     """
+    import warnings
     from pathlib import Path
 
     from bayesres.calibrate.engine import execute
     from bayesres.calibrate.plots import plot_sbc_ecdf
     from bayesres.calibrate.store import ReplicationStore
-    from bayesres.io import atomic_write_csv
+    from bayesres.errors import ConvergenceWarning
+    from bayesres.io import atomic_write_csv, atomic_write_json
 
     cm = get_model(model)
     out = Path(out)
@@ -294,8 +369,33 @@ def run_sbc(
     records = store.consolidate(["sim"])
     records = records[records["sim"] < sims]
     ranks = ranks_from_records(records)
-    table = uniformity_table(ranks, n_ranks=n_ranks)
+    uniform = uniformity_table(ranks, n_ranks=n_ranks)
+    summary = fit_summary(records)
+    table = flag_divergent(uniform, summary)
+    failed = list(uniform.loc[~uniform["passed"], "quantity"])
+    summary.update(
+        model=cm.name,
+        n_ranks=n_ranks,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=cm.target_accept,
+        quantities=len(uniform),
+        quantities_nonuniform=failed,
+        verdict="flagged" if summary["divergent_fits"] else ("failed" if failed else "passed"),
+    )
+    table.attrs["fits"] = summary
     atomic_write_csv(table, out / "sbc.csv")
+    atomic_write_json(out / "sbc_summary.json", summary)
+    if summary["divergent_fits"]:
+        warnings.warn(
+            f"SBC {cm.name}: {summary['divergent_fits']} of {summary['n_sims']} fits diverged "
+            f"({summary['divergent_share']:.0%}); ranks from divergent fits are not trustworthy, "
+            "so the study is flagged (every quantity marked not passed; p-values kept in "
+            "sbc.csv, fit counts in sbc_summary.json)",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     if figures:
         plot_sbc_ecdf(ranks, out / "figures", n_ranks=n_ranks, table=table)
     return table

@@ -1,0 +1,62 @@
+"""SBC fit-health summary: divergent fits are counted and flag the whole study.
+
+Hand-built replication records; the rule (any divergent fit marks every quantity as not passed)
+is the one documented in bayesres.calibrate.sbc.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesres.calibrate import SBC_COLUMNS
+from bayesres.calibrate.sbc import fit_summary, flag_divergent, uniformity_table
+
+
+def _records(divergences, seconds=None, ess=None):
+    n = len(divergences)
+    frame = pd.DataFrame(
+        {
+            "sim": np.arange(n),
+            "rank[a]": np.arange(n) % 10,
+            "divergences": divergences,
+            "seconds": np.arange(1.0, n + 1.0) if seconds is None else seconds,
+            "ess_min": np.full(n, 50.0),
+        }
+    )
+    if ess is not None:
+        frame["ess[a]"] = ess
+    return frame
+
+
+def test_counts_divergent_fits_not_divergences():
+    s = fit_summary(_records([0, 3, 0, 1, 0], ess=[100.0, 200.0, 300.0, 400.0, 500.0]))
+    assert s["n_sims"] == 5
+    assert s["divergent_fits"] == 2  # two fits diverged, four divergences in all
+    assert s["divergent_share"] == pytest.approx(0.4)
+    assert s["divergences_total"] == 4 and s["divergences_max"] == 3
+    assert s["seconds_mean"] == pytest.approx(3.0) and s["seconds_median"] == pytest.approx(3.0)
+    assert s["ess_quantities_median"] == {"a": pytest.approx(300.0)}
+    assert s["verdict_fits"] == "flagged"
+
+
+def test_clean_study_is_ok_and_keeps_the_table():
+    s = fit_summary(_records([0, 0, 0]))
+    assert s["divergent_fits"] == 0 and s["divergent_share"] == 0.0
+    assert s["verdict_fits"] == "ok" and s["ess_quantities_median"] == {}
+    table = uniformity_table({"a": np.arange(40) % 20}, n_ranks=20)
+    assert flag_divergent(table, s).equals(table)
+
+
+def test_one_divergent_fit_fails_every_quantity_but_keeps_p_values():
+    rng = np.random.default_rng(0)
+    table = uniformity_table(
+        {"a": rng.integers(0, 20, 80), "b": rng.integers(0, 20, 80)}, n_ranks=20
+    )
+    assert table["passed"].all()
+    flagged = flag_divergent(table, fit_summary(_records([0] * 79 + [1])))
+    assert list(flagged.columns) == SBC_COLUMNS
+    assert not flagged["passed"].any()
+    assert np.array_equal(flagged["p_value"], table["p_value"])
+    assert table["passed"].all()  # the input is not modified
