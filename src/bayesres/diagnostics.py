@@ -51,6 +51,16 @@ class GateReport:
             )
         } | {"worst": self.worst, "target_accept": self.target_accept}
 
+    def add_pareto_k(self, k_max: float | None, *, limit: float | None = None) -> None:
+        """Gate the largest Pareto k-hat of a LOO computed after sampling (k >= limit fails)."""
+        if k_max is None or not math.isfinite(k_max):
+            return
+        limit = config.PARETO_K_MAX if limit is None else limit
+        self.pareto_k_max = float(k_max)
+        if k_max >= limit:
+            self.messages.append(f"Pareto k {k_max:.2f} >= {limit}")
+            self.passed = False
+
     def enforce(self, *, strict: bool, label: str = "fit") -> None:
         if self.passed:
             return

@@ -58,7 +58,16 @@ OPTION_KEYS = {
         "sampler",
         "refit_draws",
     },
-    "did": {"control_group", "leads", "lags", "placebo", "robustness", "hdi_prob", "sampler"},
+    "did": {
+        "control_group",
+        "leads",
+        "lags",
+        "placebo",
+        "robustness",
+        "compare_leads",
+        "hdi_prob",
+        "sampler",
+    },
 }
 PRIOR_KEYS = {"index": set(), "regression": set(), "did": {"att_prior"}}
 SAMPLER_KEYS = {"draws", "chains", "quick_draws", "quick_chains", "retry"}

@@ -28,7 +28,6 @@ from references import MPDTA_BJS_CELLS as BJS_CELLS
 pytestmark = pytest.mark.slow
 
 
-
 def _hdi(x: np.ndarray, prob: float = 0.95) -> tuple[float, float]:
     from arviz_stats.base import array_stats
 
@@ -98,3 +97,16 @@ def test_ecommerce_true_tier_effects_inside_the_intervals():
         assert lo <= v <= hi, (k, v, lo, hi)
     lo, hi = _hdi(q["ATT"])
     assert lo <= info.sheet["true_parameters"]["att_simple"] <= hi
+
+
+def test_compare_leads_writes_a_leave_one_unit_out_loo_table():
+    import bayesres.did as did
+
+    res = did.run(datasets.load("mpdta"), dataset="mpdta", quick=True, compare_leads=True)
+    loo = res.tables["loo"].set_index("model")
+    assert set(loo.index) == {"leads", "no_leads"}
+    assert (loo["n_units"] == 500).all()  # one LOO term per county, not per county-year
+    assert np.isfinite(loo["elpd"]).all() and sorted(loo["rank"]) == [0, 1]
+    # the reported (leads) model is gated on its k-hat
+    assert res.diagnostics.pareto_k_max == pytest.approx(loo.loc["leads", "pareto_k_max"])
+    assert any("LOO" in n for n in res.notes)

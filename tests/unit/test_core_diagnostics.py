@@ -52,3 +52,15 @@ def test_short_chain_fails_ess_and_derived_quantities_are_gated():
     walk = np.cumsum(rng.normal(size=(4, 1000)), axis=1)
     rep2 = check_gates(good, derived={"contrast": walk})
     assert not rep2.passed and rep2.worst["ess_bulk"] == "contrast"
+
+
+def test_pareto_k_added_after_sampling_gates_the_fit():
+    # a LOO computed after the fit (regression variants, DID leads vs no leads) must be able to
+    # fail the gate: k-hat >= 0.7 (Vehtari et al. 2024) is named and flips passed
+    rng = np.random.default_rng(0)
+    rep = check_gates(_tree({"a": rng.normal(size=(4, 1000))}))
+    assert rep.passed
+    rep.add_pareto_k(0.55)
+    assert rep.passed and rep.pareto_k_max == 0.55
+    rep.add_pareto_k(0.83)
+    assert not rep.passed and any("Pareto k 0.83" in m for m in rep.messages)

@@ -180,6 +180,11 @@ def did_cmd(
         "--robustness",
         help="Add paper 003's Tables 4-7 TWFE robustness set and an in-time placebo.",
     ),
+    compare_leads: bool = typer.Option(
+        False,
+        "--compare-leads",
+        help="Also fit the no-leads model; leave-one-unit-out LOO of leads vs no leads.",
+    ),
     att_prior: str = typer.Option(
         "hierarchical", "--att-prior", help="hierarchical | independent | t_shrink"
     ),
@@ -209,6 +214,7 @@ def did_cmd(
         lags=lags,
         placebo=placebo,
         robustness=robustness,
+        compare_leads=compare_leads,
         att_prior=att_prior,
         seed=seed,
         draws=draws,

@@ -206,6 +206,7 @@ def run(
     lags: int = 4,
     placebo: int = 0,
     robustness: bool = False,
+    compare_leads: bool = False,
     att_prior: str = "hierarchical",
     seed: int = 0,
     draws: int | None = None,
@@ -224,7 +225,8 @@ def run(
     year, cohort, tier, five controls; ``mpdta``: lemp by countyreal and year, first.treat, tiers
     = population terciles of lpop); ``controls=None`` takes the dataset's controls, ``()`` none.
     The Bayesian model includes leads pi for e = -leads..-2. ``robustness=True`` adds paper 003's
-    Tables 4-7 TWFE set and an in-time placebo as ``tables["robustness"]``.
+    Tables 4-7 TWFE set and an in-time placebo as ``tables["robustness"]``; ``compare_leads=True``
+    fits the no-leads model too and adds their leave-one-unit-out LOO as ``tables["loo"]``.
     ``retry=False``: one attempt at the starting target_accept (0.95), no divergence ladder.
     """
     from bayesres.did.bayes import fit_did
@@ -312,6 +314,24 @@ def run(
             "estimates_file": "tables/placebo.csv",
             "actual": placebo_result.actual,
         }
+    if compare_leads and leads >= 2 and len(design.leads):
+        from bayesres.did.compare import loo_table
+
+        # the no-leads twin: same settings, its own compile (another structure)
+        nolead, nolead_design = fit_did(
+            panel, settings=settings, att_prior=att_prior, leads=0, retry=retry
+        )
+        tables["loo"] = loo_table(
+            {"leads": (fitres.idata, design), "no_leads": (nolead.idata, nolead_design)}
+        )
+        k = tables["loo"].set_index("model")["pareto_k_max"]
+        fitres.report.add_pareto_k(float(k["leads"]))
+        if not nolead.report.passed:
+            notes.append("The no-leads model of the LOO comparison failed its gates.")
+        notes.append(
+            "LOO (leave-one-unit-out) compares predictive fit of the leads and no-leads models, "
+            "not the parallel-trends assumption, which LOO cannot test."
+        )
     if robustness:
         from bayesres.did.robustness import robustness_set
 
@@ -346,6 +366,7 @@ def run(
         "lags": lags,
         "placebo": placebo,
         "robustness": robustness,
+        "compare_leads": compare_leads,
         "rope": ROPE_SD * design.y_sd,
         "seconds": {k: round(v, 2) for k, v in fitres.seconds.items()}
         | {"fit_wall": round(wall, 2)},

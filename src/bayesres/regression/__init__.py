@@ -273,7 +273,7 @@ def run(
     tables["loo"] = loo_table
     # Pareto k gates the reported (main) model; the other variants' k-hat sit in tables/loo.csv
     main_fit = fits["hierarchical" if has_tiers else "pooled"][1]
-    main_fit.report.pareto_k_max = kmax.get("hierarchical" if has_tiers else "pooled")
+    main_fit.report.add_pareto_k(kmax.get("hierarchical" if has_tiers else "pooled"))
     if has_tiers:
         tables["prior_sensitivity"] = bayes.prior_sensitivity(
             tdata,
