@@ -190,3 +190,41 @@ def test_bayesian_methods_are_the_shipped_regression_variants():
     assert set(cv.BAYES_METHODS) == set(COVERAGE_VARIANTS)
     assert COVERAGE_VARIANTS["bayes-hier-normal"] == ("hierarchical", "normal")
     assert COVERAGE_VARIANTS["bayes-hier-t"] == ("hierarchical", "student")
+
+
+@pytest.mark.parametrize("scenario", ["S1", "S4", "S6"])
+def test_fast_wild_bootstrap_is_the_shared_kernel(scenario):
+    # the closed-form-in-r bootstrap must reproduce regression.freq.wild_bootstrap exactly
+    from bayesres.regression.freq import wild_bootstrap
+
+    d = cv.coverage_design(seed=0)
+    sc = cv.SCENARIOS[scenario]
+    y = cv.simulate_y(d, sc, np.random.default_rng(11))
+    x, ell, _ = cv.design_matrix(d, sc.fit)
+    for row in ell:
+        xr, j = cv._reparam(x, row)
+        ref = wild_bootstrap(y, xr, j, draws=199, seed=4)
+        got = cv.wild_bootstrap_interval(y, xr, j, draws=199, seed=4)
+        assert got["p_value"] == ref["p_value"]
+        assert got["lower"] == pytest.approx(ref["lower"], rel=1e-6, abs=1e-9)
+        assert got["upper"] == pytest.approx(ref["upper"], rel=1e-6, abs=1e-9)
+
+
+def test_hierarchical_fits_start_at_095():
+    assert cv.start_target_accept("bayes-hier-normal") == 0.95
+    assert cv.start_target_accept("bayes-hier-t") == 0.95
+    assert cv.start_target_accept("bayes-pooled") == 0.9
+
+
+def test_merge_and_markdown(tmp_path):
+    a = run_coverage(["S1"], reps=20, out=tmp_path / "a", methods="OLS", workers=0, figures=False)
+    b = run_coverage(
+        ["S1"], reps=20, out=tmp_path / "b", methods="OLS-HC1", workers=0, figures=False
+    )
+    merged = cv.merge_tables([b, a])
+    assert list(merged["method"].unique()) == ["OLS", "OLS-HC1"]
+    md = cv.coverage_markdown(merged, title="T")
+    assert md.startswith("# T") and "## S1: homogeneous slopes" in md
+    assert md.count("\n| OLS") == 10
+    low = merged["coverage"] < 0.95 - 2 * merged["mcse"]
+    assert md.count("*") == int(low.sum())
