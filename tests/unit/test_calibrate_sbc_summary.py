@@ -14,7 +14,7 @@ from bayesres.calibrate import SBC_COLUMNS
 from bayesres.calibrate.sbc import fit_summary, flag_divergent, uniformity_table
 
 
-def _records(divergences, seconds=None, ess=None):
+def _records(divergences, seconds=None, ess=None, r_hat=None):
     n = len(divergences)
     frame = pd.DataFrame(
         {
@@ -23,6 +23,7 @@ def _records(divergences, seconds=None, ess=None):
             "divergences": divergences,
             "seconds": np.arange(1.0, n + 1.0) if seconds is None else seconds,
             "ess_min": np.full(n, 50.0),
+            "r_hat_max": np.full(n, 1.0) if r_hat is None else r_hat,
         }
     )
     if ess is not None:
@@ -31,19 +32,27 @@ def _records(divergences, seconds=None, ess=None):
 
 
 def test_counts_divergent_fits_not_divergences():
-    s = fit_summary(_records([0, 3, 0, 1, 0], ess=[100.0, 200.0, 300.0, 400.0, 500.0]))
+    s = fit_summary(
+        _records(
+            [0, 3, 0, 1, 0],
+            ess=[100.0, 200.0, 300.0, 400.0, 500.0],
+            r_hat=[1.0, 1.05, 1.09, 1.15, 1.2],
+        )
+    )
     assert s["n_sims"] == 5
     assert s["divergent_fits"] == 2  # two fits diverged, four divergences in all
     assert s["divergent_share"] == pytest.approx(0.4)
     assert s["divergences_total"] == 4 and s["divergences_max"] == 3
     assert s["seconds_mean"] == pytest.approx(3.0) and s["seconds_median"] == pytest.approx(3.0)
     assert s["ess_quantities_median"] == {"a": pytest.approx(300.0)}
+    assert s["rhat_gt_1_1_fits"] == 2  # 1.15 and 1.2
     assert s["verdict_fits"] == "flagged"
 
 
 def test_clean_study_is_ok_and_keeps_the_table():
     s = fit_summary(_records([0, 0, 0]))
     assert s["divergent_fits"] == 0 and s["divergent_share"] == 0.0
+    assert fit_summary(_records([0, 0]).drop(columns="r_hat_max"))["rhat_gt_1_1_fits"] == 0
     assert s["verdict_fits"] == "ok" and s["ess_quantities_median"] == {}
     table = uniformity_table({"a": np.arange(40) % 20}, n_ranks=20)
     assert flag_divergent(table, s).equals(table)

@@ -147,7 +147,9 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
 
     ``divergent_fits``: simulations whose fit had at least one post-warmup divergence;
     ``divergent_share`` their share; ``verdict_fits``: "ok" or "flagged";
-    ``ess_quantities_median``: the median over simulations of each checked quantity's bulk ESS.
+    ``ess_quantities_median``: the median over simulations of each checked quantity's bulk ESS;
+    ``rhat_gt_1_1_fits``: fits whose worst R-hat exceeds 1.1 (reported, not flagged: SBC's short
+    chains miss the 1.01 gate routinely, but 1.1 is a fit that did not mix at all).
     """
     n = len(records)
     div = records["divergences"].to_numpy(int) if n else np.zeros(0, int)
@@ -168,6 +170,9 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
         "ess_min_min": _stat("ess_min", np.nanmin),
         "seconds_mean": _stat("seconds", np.mean),
         "seconds_median": _stat("seconds", np.median),
+        "rhat_gt_1_1_fits": int(np.sum(records["r_hat_max"].to_numpy(float) > 1.1))
+        if n and "r_hat_max" in records
+        else 0,
         "ess_quantities_median": {
             c[4:-1]: float(np.nanmedian(records[c].to_numpy(float)))
             for c in records.columns
@@ -210,8 +215,8 @@ def sbc_replication(
     tune: int,
     chains: int = 1,
 ) -> dict[str, Any]:
-    """One SBC simulation: a flat record ``{sim, rank[q]..., ess[q]..., ess_min, divergences,
-    seconds}``.
+    """One SBC simulation: a flat record ``{sim, rank[q]..., ess[q]..., ess_min, r_hat_max,
+    divergences, seconds}``.
 
     The checked quantities are computed for every posterior draw, then thinned to ``n_ranks - 1``
     draws spread over the chains (for quantities that are functions of one draw this is the
@@ -265,6 +270,7 @@ def sbc_replication(
         flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
         ess += [float(array_stats.ess(flat[..., j], method="bulk")) for j in range(flat.shape[-1])]
     rec["ess_min"] = float(np.nanmin(ess)) if ess else math.nan
+    rec["r_hat_max"] = float(res.report.r_hat_max)
     rec["divergences"] = int(res.report.divergences)
     rec["seconds"] = time.perf_counter() - t0
     return rec
