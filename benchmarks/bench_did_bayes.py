@@ -18,7 +18,6 @@ T_START = time.perf_counter()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import tempfile  # noqa: E402
-import warnings  # noqa: E402
 
 
 def main() -> None:
@@ -38,28 +37,13 @@ def main() -> None:
         tmp = tempfile.mkdtemp(prefix="bench_did_")
         os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, f"base_compiledir={tmp}") if f)
 
-    from bayesres import datasets
     from bayesres.config import SamplerSettings
-    from bayesres.did import DATASET_DEFAULTS, DID_DRAWS, _resolve, bayes_quantities
+    from bayesres.did import DID_DRAWS, bayes_quantities, bundled_panel
     from bayesres.did.bayes import fit_did
     from bayesres.summary import summarise_draws
-    from bayesres.validate import validate_panel
 
     t_import = time.perf_counter() - T_START
-    d = DATASET_DEFAULTS[args.dataset]
-    frame, spec = _resolve(datasets.load(args.dataset), args.dataset, **{k: None for k in d})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        panel = validate_panel(
-            frame,
-            source=args.dataset,
-            unit=spec["unit"],
-            time=spec["time"],
-            cohort=spec["cohort"],
-            outcome=spec["outcome"],
-            tier=spec["tier"],
-            controls=spec["controls"],
-        )
+    panel, _ = bundled_panel(args.dataset)
     settings = SamplerSettings.make(
         draws=args.draws or DID_DRAWS,
         tune=args.tune,

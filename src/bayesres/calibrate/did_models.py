@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -137,24 +136,9 @@ def zero_sum_normal(
 
 
 def _panel(dataset: str) -> Any:
-    from bayesres import datasets
-    from bayesres.did import DATASET_DEFAULTS, _resolve
-    from bayesres.validate import validate_panel
+    from bayesres.did import bundled_panel
 
-    columns = dict.fromkeys(("outcome", "unit", "time", "cohort", "tier"))
-    frame, spec = _resolve(datasets.load(dataset), dataset, controls=None, **columns)
-    with warnings.catch_warnings():  # DataWarnings (small tiers) belong to the analysis
-        warnings.simplefilter("ignore")
-        return validate_panel(
-            frame,
-            source=dataset,
-            unit=spec["unit"],
-            time=spec["time"],
-            cohort=spec["cohort"],
-            outcome=spec["outcome"],
-            tier=spec.get("tier"),
-            controls=DATASET_DEFAULTS[dataset]["controls"],
-        )
+    return bundled_panel(dataset)[0]  # DataWarnings (small tiers) belong to the analysis
 
 
 @functools.lru_cache(maxsize=4)

@@ -622,30 +622,9 @@ DID_TARGET_ACCEPT = 0.95  # as bayesres did (every fit at 0.9 diverged and was r
 
 def did_panel(dataset: str = "ecommerce_panel") -> tuple[Any, list[str]]:
     """The validated panel of a bundled dataset with ``bayesres did --dataset`` defaults."""
-    from bayesres import datasets
-    from bayesres.did import DATASET_DEFAULTS, _resolve
-    from bayesres.validate import validate_panel
+    from bayesres.did import bundled_panel
 
-    if dataset not in DATASET_DEFAULTS:
-        raise SpecError(
-            f"no DID defaults for dataset {dataset!r}",
-            hint=f"Use one of: {', '.join(DATASET_DEFAULTS)} (or pass a Panel).",
-        )
-    columns = dict.fromkeys(("outcome", "unit", "time", "cohort", "tier"))
-    frame, spec = _resolve(datasets.load(dataset), dataset, controls=None, **columns)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        panel = validate_panel(
-            frame,
-            source=dataset,
-            unit=spec["unit"],
-            time=spec["time"],
-            cohort=spec["cohort"],
-            outcome=spec["outcome"],
-            tier=spec.get("tier"),
-            controls=spec["controls"],
-        )
-    return panel, [str(w.message) for w in caught]
+    return bundled_panel(dataset)
 
 
 def _did_rvs(model: Any, name: str) -> tuple[str, ...]:

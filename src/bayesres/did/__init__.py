@@ -24,7 +24,7 @@ from bayesres.results import AnalysisResult, DataInfo
 from bayesres.summary import frequentist_row, summarise_draws, tidy_frame
 from bayesres.validate import Panel, validate_panel
 
-__all__ = ["DATASET_DEFAULTS", "DID_DRAWS", "ROPE_SD", "bayes_quantities", "run"]
+__all__ = ["DATASET_DEFAULTS", "DID_DRAWS", "ROPE_SD", "bayes_quantities", "bundled_panel", "run"]
 
 DID_DRAWS = 1500  # default draws per chain of the Bayesian DID (see run())
 ROPE_SD = 0.1  # ROPE half-width for tier contrasts, in outcome sd (methods.md section 3.7)
@@ -120,6 +120,35 @@ def _resolve(
         )
     spec["controls"] = tuple(spec.get("controls") or ())
     return frame, spec
+
+
+def bundled_panel(dataset: str) -> tuple[Panel, list[str]]:
+    """A bundled dataset validated with its DID defaults (``DATASET_DEFAULTS``), as ``run`` does;
+    returns the panel and the validation warnings' messages (recorded, not shown)."""
+    import warnings
+
+    from bayesres import datasets
+
+    if dataset not in DATASET_DEFAULTS:
+        raise SpecError(
+            f"no DID defaults for dataset {dataset!r}",
+            hint=f"Use one of: {', '.join(DATASET_DEFAULTS)} (or pass a Panel).",
+        )
+    columns = dict.fromkeys(("outcome", "unit", "time", "cohort", "tier", "controls"))
+    frame, spec = _resolve(datasets.load(dataset), dataset, **columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = validate_panel(
+            frame,
+            source=dataset,
+            unit=spec["unit"],
+            time=spec["time"],
+            cohort=spec["cohort"],
+            outcome=spec["outcome"],
+            tier=spec.get("tier"),
+            controls=spec["controls"],
+        )
+    return panel, [str(w.message) for w in caught]
 
 
 def _frequentist(
