@@ -6,7 +6,8 @@ Layout (every table optional except ``[spec]``)::
                 index_from (regression: the spec whose index draws carry index uncertainty),
                 derive = [...] (columns built before the fit, see DERIVED)
     [columns]   keyword arguments of the analysis that name columns
-    [options]   the other keyword arguments (method, likelihood, placebo, ...)
+    [options]   the other keyword arguments (method, likelihood, placebo, ...; regression:
+                centre = "tier" | "global", the centring of x in the tier models)
     [priors]    priors the analysis accepts (did: att_prior)
     [sampler]   draws, chains (full run); quick_draws, quick_chains (``--quick``); retry
                 (regression / did: true = retry at target_accept 0.95 / 0.99 on divergences,
@@ -57,6 +58,7 @@ OPTION_KEYS = {
         "hdi_prob",
         "sampler",
         "refit_draws",
+        "centre",
     },
     "did": {
         "control_group",
@@ -69,6 +71,8 @@ OPTION_KEYS = {
         "sampler",
     },
 }
+# options whose value must be one of a few strings (checked when the spec is loaded)
+OPTION_VALUES = {"regression": {"centre": ("tier", "global")}}  # = regression.bayes.CENTRES
 PRIOR_KEYS = {"index": set(), "regression": set(), "did": {"att_prior"}}
 SAMPLER_KEYS = {"draws", "chains", "quick_draws", "quick_chains", "retry"}
 RETRY_ANALYSES = ("regression", "did")  # run() takes ``retry``
@@ -160,6 +164,16 @@ def _check_keys(where: str, table: str, got: Mapping[str, Any], allowed: set[str
         )
 
 
+def _check_values(where: str, table: str, got: Mapping[str, Any], analysis: str) -> None:
+    for key, allowed in OPTION_VALUES.get(analysis, {}).items():
+        if key in got and got[key] not in allowed:
+            raise _fail(
+                where,
+                f"[{table}] {key} = {got[key]!r} is not allowed",
+                hint=f"Use {key} = one of {', '.join(repr(a) for a in allowed)}.",
+            )
+
+
 def spec_path(name_or_path: str | Path) -> Path:
     """A spec file path, or a spec name looked up in ``models/`` (``index_001`` -> models/...)."""
     p = Path(name_or_path)
@@ -216,6 +230,8 @@ def load_spec(path: str | Path) -> Spec:
     _check_keys(where, "sampler", sampler, SAMPLER_KEYS)
     quick_options = doc.get("quick", {})
     _check_keys(where, "quick", quick_options, OPTION_KEYS[analysis])
+    _check_values(where, "options", options, analysis)
+    _check_values(where, "quick", quick_options, analysis)
     for k, v in sampler.items():
         if k == "retry":
             if not isinstance(v, bool):
@@ -250,6 +266,7 @@ def load_spec(path: str | Path) -> Spec:
         _check_keys(
             where, f"variants.{v['name']}.options", v.get("options", {}), OPTION_KEYS[analysis]
         )
+        _check_values(where, f"variants.{v['name']}.options", v.get("options", {}), analysis)
         for d in v.get("derive", ()):
             if d not in DERIVED:
                 raise _fail(where, f"[[variants]] {v['name']}: unknown derive {d!r}")

@@ -40,7 +40,20 @@ def test_design_is_the_customs38_coverage_design_standardised():
         12,
         22,
     ]
-    assert td.x.mean() == pytest.approx(0, abs=1e-12) and td.x.std(ddof=1) == pytest.approx(1)
+    # default centring "tier": zero mean within each tier, divided by the global sd of x_raw
+    x_raw = td.x * td.x_scale + td.x_tier_loc[td.tier]
+    assert x_raw.std(ddof=1) == pytest.approx(td.x_scale) and x_raw.mean() == pytest.approx(
+        td.x_loc
+    )
+    for k in range(3):
+        assert td.x[td.tier == k].mean() == pytest.approx(0, abs=1e-12)
+        assert td.x_tier_loc[k] == pytest.approx(x_raw[td.tier == k].mean())
+    # the pooled model sees x centred globally; so does every variant under centre="global"
+    assert td.x_for("pooled").mean() == pytest.approx(0, abs=1e-12)
+    assert td.x_for("pooled").std(ddof=1) == pytest.approx(1)
+    tg = design_tier_data(centre="global")
+    assert tg.x.mean() == pytest.approx(0, abs=1e-12) and tg.x.std(ddof=1) == pytest.approx(1)
+    assert tg.x == pytest.approx(td.x_for("pooled"), abs=1e-12)
     assert td.c.shape == (38, 1) and (td.y_loc, td.y_scale) == (0.0, 1.0)
     y = np.random.default_rng(0).normal(2.0, 0.3, 38)
     td_y = design_tier_data(y)

@@ -22,7 +22,11 @@ see ``calibrate.regression_models``): ``bayes-pooled`` / ``bayes-pooled-t`` (one
 slope; Normal / Student-t), ``bayes-nopool`` (independent tier intercepts and slopes, Normal),
 ``bayes-hier-normal`` / ``bayes-hier-t`` (non-centred varying intercepts and slopes by tier).
 They replace the calibration package's former private tier models. Bayesian intervals are 95 %
-equal-tailed, estimates posterior medians.
+equal-tailed, estimates posterior medians. ``centre`` ("tier", the analysis default, or
+"global") is the centring of x in the no-pool and hierarchical variants; it is part of the
+study identity (``study.json``) whenever one of them runs, so a store of one centring cannot be
+resumed with the other (stores made before the option existed have no ``centre`` key and were
+fitted with global centring).
 
 Quantities: slope[k] for each tier and slope_diff[k-other]. Metrics per (scenario, method,
 quantity): coverage of the 95 % interval with its Monte Carlo SE sqrt(c (1 - c) / R), mean width,
@@ -86,6 +90,8 @@ BAYES_METHODS = (
     "bayes-hier-t",
 )
 METHODS = OLS_METHODS + BOOT_METHODS + BAYES_METHODS
+# Bayesian methods whose x centring follows ``centre`` (the pooled ones always centre globally)
+CENTRED_METHODS = ("bayes-nopool", "bayes-hier-normal", "bayes-hier-t")
 METHOD_GROUPS = {
     "ols": OLS_METHODS,
     "freq": OLS_METHODS + BOOT_METHODS,
@@ -413,6 +419,7 @@ def bayesian_intervals(
     tune: int = 500,
     chains: int = 2,
     level: float = LEVEL,
+    centre: str = "tier",
 ) -> list[dict[str, Any]]:
     """Rows for one Bayesian method: posterior median and equal-tailed interval per quantity.
 
@@ -431,7 +438,7 @@ def bayesian_intervals(
         seed=int(seed),
         target_accept=start_target_accept(method),
     )
-    qs, res = coverage_fit(y, design, method=method, settings=settings)
+    qs, res = coverage_fit(y, design, method=method, settings=settings, centre=centre)
     lo_q, hi_q = 0.5 - level / 2, 0.5 + level / 2
     sec = (time.perf_counter() - t0) / len(qs)
     return [
@@ -487,6 +494,7 @@ def coverage_replication(
     tune: int = 500,
     chains: int = 2,
     boot_draws: int = 999,
+    centre: str = "tier",
 ) -> list[dict[str, Any]]:
     """All methods on replication ``rep`` of ``scenario``; seeds derive from (seed, scenario, rep)."""
     sc = SCENARIOS[scenario]
@@ -504,7 +512,14 @@ def coverage_replication(
     for m in methods:
         if m in BAYES_METHODS:
             rows += bayesian_intervals(
-                y, design, method=m, seed=mseed, draws=draws, tune=tune, chains=chains
+                y,
+                design,
+                method=m,
+                seed=mseed,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                centre=centre,
             )
     truth = truths(sc, design.tiers)
     for r in rows:
@@ -577,6 +592,7 @@ def run_coverage(
     progress: bool = False,
     max_new: int | None = None,
     figures: bool = True,
+    centre: str = "tier",
 ) -> pd.DataFrame | None:
     """Run (or resume) a coverage study into ``out``; write ``coverage.csv`` and figures.
 
@@ -613,21 +629,24 @@ def run_coverage(
     if bad or not scenarios:
         raise SpecError(f"unknown scenario {', '.join(bad) or '(none)'}", hint="Use S1 to S6.")
     meths = resolve_methods(methods)
+    from bayesres.regression.bayes import check_centre
+
+    check_centre(centre)
     des = coverage_design(design, seed=seed)
     out = Path(out)
     uses_mcmc = any(m in BAYES_METHODS for m in meths)
-    store = ReplicationStore(
-        out,
-        identity={
-            "kind": "coverage",
-            "design": design,
-            "design_digest": des.digest,
-            "seed": seed,
-            "methods": list(meths),
-            "boot_draws": boot_draws,
-            "mcmc": [draws, tune, chains, HIER_TARGET_ACCEPT] if uses_mcmc else None,
-        },
-    )
+    identity: dict[str, Any] = {
+        "kind": "coverage",
+        "design": design,
+        "design_digest": des.digest,
+        "seed": seed,
+        "methods": list(meths),
+        "boot_draws": boot_draws,
+        "mcmc": [draws, tune, chains, HIER_TARGET_ACCEPT] if uses_mcmc else None,
+    }
+    if any(m in CENTRED_METHODS for m in meths):
+        identity["centre"] = centre
+    store = ReplicationStore(out, identity=identity)
     done = store.done()
     keys = [(s, r) for s in scenarios for r in range(reps) if f"{s}-rep{r:06d}" not in done]
     if chunk is None:
@@ -644,6 +663,7 @@ def run_coverage(
             "tune": tune,
             "chains": chains,
             "boot_draws": boot_draws,
+            "centre": centre,
         },
         scheduler=scheduler,
         workers=workers,

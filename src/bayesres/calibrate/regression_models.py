@@ -3,25 +3,28 @@
 The SBC adapters wrap ``build_model`` exactly as the analysis builds it (pooled / no-pool /
 hierarchical non-centred x Normal / Student-t) on the customs38 coverage design (tier sizes
 4 / 12 / 22, x and one control c drawn once from seed 0 and standardised as
-``regression.bayes.prepare`` does). The checked quantities are the analysis's own reported draws
-(``raw_draws``: slope[k], slope_diff[k-k'], intercept[k], slope_mean, tau_slope,
-tau_intercept, coef[c], sigma, nu) plus the log-likelihood test quantity from the shipped
-``pointwise_loglik``, so SBC checks what the regression command prints.
+``regression.bayes.prepare`` does: x centred within tiers by default, ``centre = "tier"``, or at
+the overall mean with ``centre = "global"``; the pooled model always centres globally). The
+checked quantities are the analysis's own reported draws (``raw_draws``: slope[k],
+slope_diff[k-k'], intercept[k], slope_mean, tau_slope, tau_intercept, coef[c], sigma, nu) plus
+the log-likelihood test quantity from the shipped ``pointwise_loglik``, so SBC checks what the
+regression command prints.
 
-Prior simulator. The shipped priors are scaled by ``y_loc = mean(y)`` and ``s = y_scale =
-sd(y)`` of the data (rstanarm-style, ``Priors`` multipliers). A prior that depends on the data it
-is checked on cannot be simulated from, so SBC fixes the two ``pm.Data`` scalars at y_loc = 0,
-s = 1 (standardised outcome units; with x and c fixed the model is scale-equivariant, so the rank
-distributions do not depend on this choice) and swaps only ``y_obs``. The simulator is written
-from the module docstring of ``regression/bayes.py`` (not from the PyMC graph), so a mismatch
-between documented and coded priors shows up as a failed SBC:
+Prior simulator. The shipped priors are scaled by y_loc = mean(y) and s = y_scale = sd(y) of the
+data (rstanarm-style, ``Priors`` multipliers), which enter the model through the ``pm.Data``
+vector ``scales``. A prior that depends on the data it is checked on cannot be simulated from,
+so SBC fixes y_loc = 0, s = 1 in ``scales`` (standardised outcome units; with x and c fixed the
+model is scale-equivariant, so the rank distributions do not depend on this choice) and swaps
+only ``y_obs``. The simulator is written from the module docstring of ``regression/bayes.py``
+(not from the PyMC graph), so a mismatch between documented and coded priors shows up as a
+failed SBC; it uses the same centred x as the model (``TierData.x_for``):
 
     a, a0, a_k ~ N(y_loc, 2.5 s);  b, b0, b_k, gamma ~ N(0, 1 s);  tau_a, tau_b ~ HalfNormal(0.5 s)
     z_a, z_b ~ N(0, 1);  sigma ~ Exponential(rate 1 / s);  nu ~ Gamma(2, rate 0.1)
 
 Coverage (``coverage_fit``): the same models fitted through ``fit_variant`` (the analysis's own
 path: data-scaled priors, divergence retry ladder), y_loc / y_scale recomputed from each
-replication's y like the analysis does.
+replication's y like the analysis does, x centred as ``centre`` says.
 """
 
 from __future__ import annotations
@@ -55,14 +58,18 @@ def _design(dataset: str = "customs38", seed: int = 0) -> Any:
     return coverage_design(dataset, seed=seed)
 
 
-def design_tier_data(y: np.ndarray | None = None, *, design: Any = None) -> Any:
+def design_tier_data(
+    y: np.ndarray | None = None, *, design: Any = None, centre: str = "tier"
+) -> Any:
     """``TierData`` of the coverage design, standardised like ``regression.bayes.prepare``.
 
     With ``y`` given, y_loc / y_scale are its mean / sd (the analysis); without, the SBC's fixed
-    prior location and scale (0, 1) and a zero outcome placeholder.
+    prior location and scale (0, 1) and a zero outcome placeholder. ``centre``: "tier" (x centred
+    at each tier's mean, the analysis default) or "global".
     """
-    from bayesres.regression.bayes import TierData
+    from bayesres.regression.bayes import TierData, check_centre
 
+    check_centre(centre)
     d = _design() if design is None else design
     x = np.array(d.x, dtype=float, copy=True)  # fresh aligned copies (Dask-unpickled arrays)
     c = np.array(d.c, dtype=float, copy=True)[:, None]
@@ -72,11 +79,16 @@ def design_tier_data(y: np.ndarray | None = None, *, design: Any = None) -> Any:
     else:
         yv = np.array(y, dtype=float, copy=True)
         y_loc, y_scale = float(yv.mean()), float(yv.std(ddof=1))
+    tier = np.array(d.tier_idx, dtype=np.int64, copy=True)
+    if centre == "tier":
+        tier_loc = np.array([x[tier == k].mean() for k in range(len(d.tiers))])
+    else:
+        tier_loc = np.full(len(d.tiers), x.mean())
     return TierData(
         y=yv,
-        x=(x - x.mean()) / x.std(ddof=1),
+        x=(x - tier_loc[tier]) / x.std(ddof=1),
         c=(c - c_loc) / c_scale,
-        tier=np.array(d.tier_idx, dtype=np.int64, copy=True),
+        tier=tier,
         tiers=tuple(d.tiers),
         controls=("c",),
         x_loc=float(x.mean()),
@@ -85,6 +97,8 @@ def design_tier_data(y: np.ndarray | None = None, *, design: Any = None) -> Any:
         c_scale=c_scale,
         y_loc=y_loc,
         y_scale=y_scale,
+        centre=centre,
+        x_tier_loc=tier_loc,
     )
 
 
@@ -110,7 +124,7 @@ def tier_simulator(variant: str, likelihood: str, *, priors: Any = None) -> Any:
         if variant == "pooled":
             out["a"] = np.asarray(rng.normal(loc, pr.intercept * s))
             out["b"] = np.asarray(rng.normal(0.0, pr.slope * s))
-            mu = out["a"] + out["b"] * td.x
+            mu = out["a"] + out["b"] * td.x_for("pooled")
         else:
             if variant == "nopool":
                 out["a"] = rng.normal(loc, pr.intercept * s, k)
@@ -207,18 +221,19 @@ _MODELS: dict[Any, Any] = {}
 
 
 def coverage_fit(
-    y: np.ndarray, design: Any, *, method: str, settings: Any
+    y: np.ndarray, design: Any, *, method: str, settings: Any, centre: str = "tier"
 ) -> tuple[dict[str, np.ndarray], Any]:
     """Fit a shipped variant to one replication: ({quantity: flat draws}, FitResult).
 
     Quantities: slope[k] and slope_diff[k-reference] on the raw scale (the pooled model's one
-    slope is every tier's slope and its contrasts are exactly 0).
+    slope is every tier's slope and its contrasts are exactly 0). ``centre``: the centring of x
+    in the no-pool / hierarchical variants (the pooled one centres globally either way).
     """
     from bayesres.regression.bayes import build_model, fit_variant, raw_draws
 
     variant, likelihood = COVERAGE_VARIANTS[method]
-    td = design_tier_data(y, design=design)
-    key = (variant, likelihood, design.digest)
+    td = design_tier_data(y, design=design, centre=centre)
+    key = (variant, likelihood, design.digest, td.centre)
     if key not in _MODELS:
         _MODELS[key] = build_model(td, variant=variant, likelihood=likelihood)
     _, res = fit_variant(

@@ -117,6 +117,12 @@ def regress_cmd(
         "--index-draws",
         help="index_draws.csv from 'bayesres index' to carry index uncertainty.",
     ),
+    centre: str = typer.Option(
+        "tier",
+        "--centre",
+        help="tier | global: centre x within tiers (default) or at the overall mean in the "
+        "no-pool and hierarchical models; the pooled model centres globally.",
+    ),
     seed: int = SeedOpt,
     draws: int | None = DrawsOpt,
     chains: int | None = ChainsOpt,
@@ -142,6 +148,7 @@ def regress_cmd(
         log_outcome=log_outcome,
         reference_tier=reference_tier,
         index_draws=index_draws,
+        centre=centre,
         seed=seed,
         draws=draws,
         chains=chains,

@@ -99,6 +99,12 @@ def coverage_cmd(
     tune: int = typer.Option(500, "--tune", help="Bayesian methods: tuning steps."),
     chains: int = typer.Option(2, "--chains", help="Bayesian methods: chains."),
     boot_draws: int = typer.Option(999, "--boot-draws", help="Wild bootstrap draws."),
+    centre: str = typer.Option(
+        "tier",
+        "--centre",
+        help="tier | global: centring of x in bayes-nopool / bayes-hier-* (the analysis "
+        "default is tier).",
+    ),
     scheduler: str = _SCHED,
     workers: int = _WORKERS,
     max_new: int = _MAXNEW,
@@ -127,6 +133,7 @@ def coverage_cmd(
         workers=workers,
         progress=progress and sys.stderr.isatty(),
         max_new=max_new,
+        centre=centre,
     )
     if table is None:
         typer.echo(f"stopped after {max_new} new replications; rerun with the same --out to resume")

@@ -138,12 +138,16 @@ def run(
     refit_draws: int = 250,
     log_outcome: bool | None = None,
     retry: bool = True,
+    centre: str = bayes.DEFAULT_CENTRE,
 ) -> AnalysisResult:
     """Export-ratio regression with both twins; see the module docstring.
 
     ``retry=False``: every fit gets one attempt at the starting target_accept, no divergence
     ladder (the refits for growth, prior sensitivity, recovery and index draws too).
+    ``centre``: "tier" (default) or "global" centring of x in the no-pool and hierarchical
+    models (``regression.bayes``); the pooled model centres globally either way.
     """
+    bayes.check_centre(centre)
     priors = priors if priors is not None else bayes.Priors()
     frame = data.copy()
     dataset = dataset or frame.attrs.get("dataset")
@@ -217,7 +221,7 @@ def run(
     if index_res is not None:
         tables["ols_dimensions"] = _dimension_table(frame, cs, index_res, index_spec)
     # ---------------------------------------------------------------- Bayesian fits
-    tdata = bayes.prepare(cs)
+    tdata = bayes.prepare(cs, centre=centre)
     variants = ["pooled"] + (["hierarchical"] if has_tiers else [])
     if has_tiers and not quick:
         variants.insert(1, "nopool")
@@ -286,7 +290,7 @@ def run(
         )
     # ---------------------------------------------------------------- robustness: growth rate
     if growth_y is not None:
-        gdata = bayes.prepare(cs, y=growth_y)
+        gdata = bayes.prepare(cs, y=growth_y, centre=centre)
         g_rows = [freq.pooled_table(cs, y=growth_y, level=hdi_prob)]
         g_bayes = []
         for v in variants:
@@ -373,6 +377,7 @@ def run(
             plugin=raws[main],
             hdi_prob=hdi_prob,
             retry=retry,
+            centre=centre,
         )
         tables["index_draws_bayesian"] = pr["estimates"]
         tables["index_draws_rubin"] = pr["rubin"]
@@ -421,6 +426,7 @@ def run(
             "sampler": settings.sampler,
             "retry": retry,
             "likelihood": likelihood,
+            "centre": centre,
             "log": log,
             "outcome": outcome,
             "predictor": predictor,

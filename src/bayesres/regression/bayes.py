@@ -1,6 +1,6 @@
 """Bayesian twins of the export-ratio regression: pooled, no-pool and hierarchical tier models.
 
-Model (methods.md section 2.2), on standardised predictor x = (x_raw - mean) / sd and controls
+Model (methods.md section 2.2), on the standardised predictor x and controls
 c = (c_raw - mean) / sd, with y on its natural (log) scale, s_y = sd(y), ybar = mean(y):
 
     y_i ~ Normal(mu_i, sigma)  or  StudentT(nu, mu_i, sigma)
@@ -18,9 +18,25 @@ nutpie's compile time grows by about a second per ``pm.Data`` container):
     sigma ~ Exponential(rate 1 / s_y);  nu ~ Gamma(2, 0.1)  (Juárez & Steel 2010).
 No LKJ correlation between a_k and b_k: it is not identified with three tiers.
 
+Centring of x (``centre``, keyword of ``prepare``; spec ``[options] centre``). Always divided by
+the global sd(x_raw), so b is "per sd of x" in every variant.
+    "tier" (default for the no-pool and hierarchical variants): x = (x_raw - mean_k(x_raw)) / sd,
+        so a_k is tier k's mean outcome at its own mean x (controls at their mean) and is
+        uncorrelated with b_k; the hierarchical prior shrinks tier means, not intercepts
+        extrapolated to the global mean of x.
+    "global": x = (x_raw - mean(x_raw)) / sd. a_k is tier k's line at the global mean x, far
+        outside a tier that sits at one end of the x range (the 4 first-tier cities), so a_k and
+        b_k are nearly collinear and shrinking a_k moves b_k: in the customs38 coverage study
+        (docs/calibration/s6_diagnosis.md) the globally centred hierarchical model covered
+        slope[first] in 0.51 of S6 and 0.71 of S5 replications (nominal 0.95; R = 500).
+    The pooled model always centres globally (within-tier centring would throw away the
+    between-tier variation of x that its one slope uses): ``TierData.x_for("pooled")``.
+
 Reported coefficients are on the raw (log-log) scale of the paper: slope = b / sd(x_raw),
-coef[c] = gamma / sd(c_raw), intercept = a - b mean(x)/sd(x) - sum gamma mean(c)/sd(c), so they sit
-beside the OLS twin of ``freq.py``. Contrasts slope_diff[k-ref] = slope[k] - slope[ref] come with
+coef[c] = gamma / sd(c_raw), intercept = a - b mean(x)/sd(x) - sum gamma mean(c)/sd(c) (pooled) and
+intercept[k] = a_k - slope_k m_k - sum gamma mean(c)/sd(c) with m_k the centring location of tier k
+(``x_tier_loc``: the tier mean of x_raw, or the global mean under ``centre = "global"``), so they
+sit beside the OLS twin of ``freq.py``. Contrasts slope_diff[k-ref] = slope[k] - slope[ref] come with
 P(delta < 0) and P(|delta| < ROPE) (methods.md section 2.3): under flat priors and normality
 2 min(P(delta < 0), P(delta > 0)) is close to the two-sided p-value of the OLS contrast.
 """
@@ -42,10 +58,12 @@ from bayesres.validate import CrossSection
 
 __all__ = [
     "VARIANTS",
+    "CENTRES",
     "LIKELIHOODS",
     "ROPE",
     "Priors",
     "TierData",
+    "check_centre",
     "prepare",
     "build_model",
     "model_key",
@@ -61,6 +79,8 @@ __all__ = [
 
 VARIANTS = ("pooled", "nopool", "hierarchical")
 LIKELIHOODS = ("normal", "student")
+CENTRES = ("tier", "global")
+DEFAULT_CENTRE = "tier"
 ROPE = 0.05
 SCALES = ("y_loc", "y_scale", "prior_intercept", "prior_slope", "prior_group_sd", "prior_sigma")
 
@@ -75,9 +95,25 @@ class Priors:
     sigma: float = 1.0
 
 
+def check_centre(centre: str) -> str:
+    """``centre`` if it is one of ``CENTRES``, else a ``SpecError`` naming the option."""
+    if centre not in CENTRES:
+        raise SpecError(
+            f"option centre = {centre!r} is not allowed",
+            hint=f"Use centre = one of {', '.join(repr(c) for c in CENTRES)}.",
+        )
+    return centre
+
+
 @dataclass(frozen=True)
 class TierData:
-    """Standardised arrays for the tier models, plus what is needed to return to raw scale."""
+    """Standardised arrays for the tier models, plus what is needed to return to raw scale.
+
+    ``x`` is the predictor as the no-pool / hierarchical models see it, centred by ``centre``:
+    x = (x_raw - x_tier_loc[tier]) / x_scale. ``x_tier_loc`` (one location per tier) is the tier
+    mean of x_raw under ``centre = "tier"`` and ``x_loc`` repeated under ``"global"`` (the
+    default when it is not given). The pooled model's x is ``x_for("pooled")`` (global centring).
+    """
 
     y: np.ndarray
     x: np.ndarray
@@ -91,16 +127,40 @@ class TierData:
     c_scale: np.ndarray
     y_loc: float
     y_scale: float
+    centre: str = "global"
+    x_tier_loc: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_centre(self.centre)
+        if self.x_tier_loc is None:
+            if self.centre == "tier" and len(self.tiers) > 1:
+                raise SpecError("TierData(centre='tier') needs x_tier_loc (one mean per tier)")
+            object.__setattr__(self, "x_tier_loc", np.full(len(self.tiers), self.x_loc))
+        loc = np.asarray(self.x_tier_loc, float)
+        if loc.shape != (len(self.tiers),):
+            raise SpecError(
+                f"x_tier_loc has shape {loc.shape}, expected ({len(self.tiers)},): one per tier"
+            )
+        object.__setattr__(self, "x_tier_loc", loc)
 
     @property
     def n(self) -> int:
         return len(self.y)
 
-    def pm_data(self, priors: Priors = Priors()) -> dict[str, np.ndarray]:
+    def x_for(self, variant: str) -> np.ndarray:
+        """The standardised x a variant's model sees: the pooled model's is centred globally."""
+        if variant != "pooled" or self.centre == "global":
+            return self.x
+        assert self.x_tier_loc is not None
+        return self.x + (self.x_tier_loc[self.tier] - self.x_loc) / self.x_scale
+
+    def pm_data(
+        self, priors: Priors = Priors(), *, variant: str = "hierarchical"
+    ) -> dict[str, np.ndarray]:
         """The ``pm.Data`` containers (same names and shapes for every refit of one key)."""
         out = {
             "y_obs": self.y,
-            "x": self.x,
+            "x": self.x_for(variant),
             "tier_idx": self.tier.astype(np.int64),
             # in the order of SCALES
             "scales": np.array(
@@ -121,9 +181,18 @@ class TierData:
 
 
 def prepare(
-    cs: CrossSection, *, y: np.ndarray | None = None, x: np.ndarray | None = None
+    cs: CrossSection,
+    *,
+    y: np.ndarray | None = None,
+    x: np.ndarray | None = None,
+    centre: str = DEFAULT_CENTRE,
 ) -> TierData:
-    """Standardise the validated cross-section (``x`` / ``y`` override, e.g. for index draws)."""
+    """Standardise the validated cross-section (``x`` / ``y`` override, e.g. for index draws).
+
+    ``centre``: "tier" (x centred at each tier's own mean) or "global" (at the overall mean);
+    see the module docstring. The pooled model centres globally either way.
+    """
+    check_centre(centre)
     yv = np.asarray(cs.y if y is None else y, float)
     xv = np.asarray(cs.x if x is None else x, float)
     z = cs.z
@@ -132,24 +201,34 @@ def prepare(
         raise SpecError("the predictor and every control must vary across units")
     tiers = cs.tiers if cs.tier and len(cs.tiers) > 1 else ("all",)
     codes = cs.tier_codes if len(tiers) > 1 else np.zeros(cs.n, dtype=int)
+    x_loc, x_scale = float(xv.mean()), float(xv.std(ddof=1))
+    if centre == "tier" and len(tiers) > 1:
+        tier_loc = np.array([xv[codes == k].mean() for k in range(len(tiers))])
+    else:
+        tier_loc = np.full(len(tiers), x_loc)
     return TierData(
         y=yv,
-        x=(xv - xv.mean()) / xv.std(ddof=1),
+        x=(xv - tier_loc[codes]) / x_scale,
         c=(z - c_loc) / c_scale,
         tier=codes,
         tiers=tuple(tiers),
         controls=cs.controls,
-        x_loc=float(xv.mean()),
-        x_scale=float(xv.std(ddof=1)),
+        x_loc=x_loc,
+        x_scale=x_scale,
         c_loc=c_loc,
         c_scale=c_scale,
         y_loc=float(yv.mean()),
         y_scale=float(yv.std(ddof=1)),
+        centre=centre,
+        x_tier_loc=tier_loc,
     )
 
 
 def model_key(data: TierData, *, variant: str, likelihood: str) -> tuple:
-    """Compile-cache key: everything that fixes the model structure and the data shapes."""
+    """Compile-cache key: everything that fixes the model structure and the data shapes.
+
+    ``centre`` is not part of it: it changes the values of the ``x`` container, not the graph.
+    """
     return ("regression", variant, likelihood, data.n, len(data.tiers), data.c.shape[1])
 
 
@@ -170,7 +249,7 @@ def build_model(
     coords = {"obs": np.arange(data.n), "tier": list(data.tiers), "scale": list(SCALES)}
     if data.c.shape[1]:
         coords["control"] = list(data.controls)
-    d = data.pm_data(priors)
+    d = data.pm_data(priors, variant=variant)
     with pm.Model(coords=coords) as m:
         y_obs = pm.Data("y_obs", d["y_obs"], dims="obs")
         x = pm.Data("x", d["x"], dims="obs")
@@ -231,7 +310,11 @@ def fit_variant(
     if model is None:
         model = build_model(data, variant=variant, likelihood=likelihood, priors=priors)
     unused = {"pooled": ("tier_idx",)}
-    new = {k: v for k, v in data.pm_data(priors).items() if k not in unused.get(variant, ())}
+    new = {
+        k: v
+        for k, v in data.pm_data(priors, variant=variant).items()
+        if k not in unused.get(variant, ())
+    }
     res = fit(
         model,
         settings=settings,
@@ -244,7 +327,11 @@ def fit_variant(
 
 
 def raw_draws(idata: Any, data: TierData) -> dict[str, np.ndarray]:
-    """Raw-scale quantities {name: (chain, draw)}: intercept/slope (pooled) or per-tier terms."""
+    """Raw-scale quantities {name: (chain, draw)}: intercept/slope (pooled) or per-tier terms.
+
+    intercept[k] = a_k - slope_k x_tier_loc[k] - shift: a_k is tier k's line at its centring
+    location (its own mean x under ``centre = "tier"``); the pooled intercept uses the global mean.
+    """
     post = idata["posterior"]
     a = np.asarray(post["a"].values if "a" in post else post["a0"].values, float)
     b = np.asarray(post["b"].values, float)
@@ -264,7 +351,7 @@ def raw_draws(idata: Any, data: TierData) -> dict[str, np.ndarray]:
         slopes = b / data.x_scale
         for k, t in enumerate(data.tiers):
             out[f"slope[{t}]"] = slopes[..., k]
-            out[f"intercept[{t}]"] = a[..., k] - slopes[..., k] * data.x_loc - shift
+            out[f"intercept[{t}]"] = a[..., k] - slopes[..., k] * data.x_tier_loc[k] - shift
         for k, t in enumerate(data.tiers[:-1]):
             out[f"slope_diff[{t}-{ref}]"] = slopes[..., k] - slopes[..., -1]
         for i, t in enumerate(data.tiers[:-1]):
@@ -321,7 +408,7 @@ def linear_predictor(idata: Any, data: TierData) -> np.ndarray:
     a = np.asarray(post["a"].values if "a" in post else post["a0"].values, float)
     b = np.asarray(post["b"].values, float)
     if b.ndim == 2:
-        mu = a[..., None] + b[..., None] * data.x
+        mu = a[..., None] + b[..., None] * data.x_for("pooled")
     else:
         mu = a[..., data.tier] + b[..., data.tier] * data.x
     if "gamma" in post:

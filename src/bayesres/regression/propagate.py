@@ -64,11 +64,13 @@ def refit_over_draws(
     plugin: dict[str, np.ndarray] | None = None,
     hdi_prob: float = HDI_PROB,
     retry: bool = True,
+    centre: str = bayes.DEFAULT_CENTRE,
 ) -> dict[str, Any]:
     """Refit on each index draw with the compiled ``model``; pool; OLS + Rubin twin.
 
     ``draws`` are index scores (M, n); logged when the cross-section is logged. ``plugin`` holds
-    the plug-in fit's raw draws, for the sd-inflation table.
+    the plug-in fit's raw draws, for the sd-inflation table. ``centre``: the centring of x
+    (``bayes.prepare``), the same as the plug-in fit's.
     """
     m_draws = draws.shape[0]
     pooled: dict[str, list[np.ndarray]] = {}
@@ -76,7 +78,7 @@ def refit_over_draws(
     ols_est: dict[str, list[tuple[float, float]]] = {}
     for m in range(m_draws):
         x = np.log(draws[m]) if cs.log else draws[m]
-        data = bayes.prepare(cs, x=x)
+        data = bayes.prepare(cs, x=x, centre=centre)
         s = SamplerSettings(**{**settings.__dict__, "seed": settings.seed + m})
         _, res = bayes.fit_variant(
             data,
