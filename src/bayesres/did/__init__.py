@@ -6,7 +6,9 @@ weights (:mod:`bayesres.did.aggregate`) and sets every quantity beside its twin 
 :mod:`bayesres.did.freq`: Callaway-Sant'Anna (ATT, ATT_group, ATT_dynamic, ATT_calendar,
 ATT_gt), TWFE with unit-clustered SE (TWFE, against the TWFE-implied functional sum w^dCDH tau),
 split-sample TWFE (ATT_tier, ATT_tier_diff), BJS imputation (BJS*, against the imputation version
-of the Bayesian cells). Returns an :class:`~bayesres.results.AnalysisResult` (analysis "did").
+of the Bayesian cells), Sun-Abraham (SA, SA_dynamic, SA_gt: extra rows whose ``twin_of`` is ATT,
+ATT_dynamic, ATT_gt, so the comparison table sets them beside the same posteriors). Returns an
+:class:`~bayesres.results.AnalysisResult` (analysis "did").
 """
 
 from __future__ import annotations
@@ -189,6 +191,10 @@ def _frequentist(
     rows.append(freq.twfe(panel, controls=ctrl, level=hdi_prob))
     bjs = freq.bjs_imputation(panel, controls=ctrl, level=hdi_prob)
     rows.append(bjs.table)
+    try:  # SA / SA_dynamic / SA_gt, each a twin_of its ATT quantity in the comparison table
+        rows.append(freq.sun_abraham(panel, controls=ctrl, level=hdi_prob))
+    except Exception as exc:  # noqa: BLE001 - a missing extra twin must not stop the run
+        notes.append(f"Sun-Abraham not reported ({exc}).")
     if leads >= 2:
         es = freq.event_study(panel, leads=leads, lags=lags, controls=ctrl, level=hdi_prob)
         extra["event_study_twfe"] = es
@@ -476,7 +482,12 @@ def _event_table(cell_q: dict, frequentist: pd.DataFrame, prob: float) -> pd.Dat
             "band_crit": crit,
         }
     )
-    for col, prefix in (("cs", "ATT_dynamic"), ("twfe_es", "ES")):
+    for col, prefix in (
+        ("cs", "ATT_dynamic"),
+        ("twfe_es", "ES"),
+        ("sa", "SA_dynamic"),
+        ("bjs", "BJS_dynamic"),
+    ):
         est = [f["estimate"].get(f"{prefix}[{e}]", np.nan) if len(f) else np.nan for e in events]
         se = [f["std_error"].get(f"{prefix}[{e}]", np.nan) if len(f) else np.nan for e in events]
         out[f"{col}_estimate"], out[f"{col}_se"] = est, se

@@ -12,10 +12,19 @@ Every estimator takes a validated :class:`~bayesres.validate.Panel` and returns 
   Standard errors: BJS (2024) Theorem 3 conservative variance, clustered by unit, with the treated
   residuals taken around the (cohort, period) cell means of the imputed effects.
 * ``dcdh_weights``: de Chaisemartin-D'Haultfœuille weights of the TWFE coefficient.
+
+CS with covariates (docs/did_cs_covariates.md): on mpdta with ``~lpop`` (DR, never treated) the
+simple ATT is -0.0417518 (SE 0.0115028), as R did and Stata csdid print. On ecommerce_panel the
+five controls (scale-driven ``agg`` above all) separate cohorts 2015-2019 from the never-treated
+cities (propensity score >= 0.999 at g-1), so moderndid skipped 32 of 45 cells and its "ATT"
+0.0026 (SE 0.0024) was cohort 2020's alone (that cohort's true ATT 0.0029; overall truth 0.0168).
+Not a covariate-timing bug (controls enter at the base period, as in R) but a silent drop:
+``callaway_santanna`` now raises as R's ``aggte`` does unless ``na_rm=True``.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +44,7 @@ from bayesres.did._design import (
     fit_frame,
     resolve_controls,
 )
-from bayesres.errors import SpecError
+from bayesres.errors import DataError, SpecError
 from bayesres.summary import frequentist_row, tidy_frame
 from bayesres.validate import Panel
 
@@ -248,15 +257,56 @@ def event_study(
 
 @dataclass(frozen=True)
 class CSResult:
-    """Callaway-Sant'Anna ATT(g,t) cells and aggregations (tidy tables), plus moderndid objects."""
+    """Callaway-Sant'Anna ATT(g,t) cells and aggregations (tidy tables), plus moderndid objects.
+
+    ``failed``: the (cohort, period, reason) cells moderndid could not estimate (empty unless
+    ``na_rm=True`` let the aggregation go on without them).
+    """
 
     att_gt: pd.DataFrame
     aggregates: pd.DataFrame
     raw: object = None
+    failed: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def table(self) -> pd.DataFrame:
         return pd.concat([self.att_gt, self.aggregates], ignore_index=True)
+
+
+# moderndid (as R did's compute.att_gt) warns and skips a cell whose propensity score reaches
+# 0.999 or whose comparison-unit regression is singular; the messages name the cell
+_CELL_FAILURE = re.compile(r"for (?:group )?(-?[0-9.]+) in time period (-?[0-9.]+)")
+
+
+def _failed_cells(caught: Sequence[warnings.WarningMessage]) -> tuple[tuple[int, int, str], ...]:
+    out = {}
+    for w in caught:
+        text = str(w.message)
+        m = _CELL_FAILURE.search(text)
+        if m is None:
+            continue
+        low = text.lower()
+        if "overlap" in low:
+            why = "overlap condition violated: propensity score >= 0.999"
+        elif "control units" in low or "singular" in low:
+            why = "singular comparison-unit regression"
+        else:
+            why = "2x2 estimation failed"
+        out[(int(float(m.group(1))), int(float(m.group(2))))] = why
+    return tuple((g, t, why) for (g, t), why in sorted(out.items()))
+
+
+def _failure_message(failed, n_cells: int, ctrl: Sequence[str], est_method: str) -> str:
+    by_cohort: dict[int, list[int]] = {}
+    for g, t, _ in failed:
+        by_cohort.setdefault(g, []).append(t)
+    reasons = sorted({why for *_, why in failed})
+    cohorts = ", ".join(f"{g} ({len(ts)} cells)" for g, ts in sorted(by_cohort.items()))
+    with_x = f" with controls {', '.join(ctrl)}" if ctrl else ""
+    return (
+        f"Callaway-Sant'Anna ({est_method}){with_x} could not estimate {len(failed)} of "
+        f"{n_cells} ATT(g,t) cells ({'; '.join(reasons)}): cohorts {cohorts}"
+    )
 
 
 def callaway_santanna(
@@ -266,12 +316,21 @@ def callaway_santanna(
     controls: Sequence[str] = (),
     est_method: str = "dr",
     level: float = HDI_PROB,
+    na_rm: bool = False,
 ) -> CSResult:
     """Callaway & Sant'Anna (2021) via moderndid (varying base period, analytic SEs).
 
     ``control_group`` "never" or "notyet". Quantities: ``ATT_gt[<g>,<t>]``; ``ATT`` (simple),
     ``ATT_group[<g>]`` and overall ``ATT_group``, ``ATT_dynamic[<e>]`` (leads negative) and overall
     ``ATT_dynamic`` (mean over e >= 0), ``ATT_calendar[<t>]`` and overall ``ATT_calendar``.
+
+    Time-varying controls enter at each 2x2's earlier period (for post cells, g-1), as in R did
+    with a balanced panel. A cell whose propensity score reaches 0.999 or whose comparison-unit
+    regression is singular cannot be estimated; R did keeps it as NA and ``aggte`` then stops
+    unless ``na.rm = TRUE``, while moderndid drops it and aggregates the rest. We follow R: a
+    :class:`~bayesres.errors.DataError` names the failed cells, unless ``na_rm=True``, which
+    aggregates the estimated cells only (another estimand; the cells are in ``.failed`` and the
+    method says how many).
     """
     import moderndid
 
@@ -282,8 +341,8 @@ def callaway_santanna(
     data = fit_frame(panel, controls=ctrl)
     xf = f"~ {' + '.join(ctrl)}" if ctrl else None
     method = f"CS-{est_method}-{control_group}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = moderndid.att_gt(
             data,
             yname=Y,
@@ -298,6 +357,26 @@ def callaway_santanna(
             allow_unbalanced_panel=not panel.balanced,
             alpha=1 - level,
         )
+    failed = _failed_cells(caught)
+    if failed:
+        message = _failure_message(failed, len(res.att_gt) + len(failed), ctrl, est_method)
+        if not na_rm:
+            overlap = any(why.startswith("overlap") for *_, why in failed)
+            raise DataError(
+                message,
+                hint=(
+                    "The controls separate these cohorts from the comparison units, so their "
+                    "conditional ATT is not identified. "
+                    if overlap
+                    else ""
+                )
+                + "Drop the separating controls, use est_method='reg' (regression "
+                "extrapolation), or pass na_rm=True to aggregate the estimated cells only "
+                "(another estimand, as R did's aggte(na.rm = TRUE)).",
+            )
+        method = f"{method}, {len(failed)} cells not estimable"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         aggs = {
             k: moderndid.aggte(res, type=k, boot=False, cband=False, alpha=1 - level)
             for k in ("simple", "group", "dynamic", "calendar")
@@ -323,23 +402,35 @@ def callaway_santanna(
         for k, est, se in zip(a.event_times, a.att_by_event, a.se_by_event, strict=True):
             agg_rows.append(row(f"{term}[{int(k)}]", est, se))
     return CSResult(
-        att_gt=tidy_frame(cells), aggregates=tidy_frame(agg_rows), raw={"att_gt": res, **aggs}
+        att_gt=tidy_frame(cells),
+        aggregates=tidy_frame(agg_rows),
+        raw={"att_gt": res, **aggs},
+        failed=failed,
     )
 
 
 # --------------------------------------------------------------------------- Sun-Abraham
 
 
-def sun_abraham(panel: Panel, *, level: float = HDI_PROB) -> pd.DataFrame:
+def sun_abraham(
+    panel: Panel,
+    *,
+    controls: Sequence[str] = (),
+    level: float = HDI_PROB,
+) -> pd.DataFrame:
     """Sun & Abraham (2021) interaction-weighted estimator by a saturated pyfixest regression.
 
-    ``y ~ sum_{g, t != g-1} 1{G=g, time=t} | unit + time`` with the never-treated units as control
-    (the last-treated cohort, on periods before it adopts, when there are none). Cells
+    ``y ~ sum_{g, t != g-1} 1{G=g, time=t} (+ X'b) | unit + time`` with the never-treated units as
+    control (the last-treated cohort, on periods before it adopts, when there are none). Cells
     ``SA_gt[<g>,<t>]`` (leads are long differences to g-1); ``SA_dynamic[<e>]`` weights cohorts
     by their size among cohorts observed at e; ``SA`` weights post cells by cohort size (as CS
-    simple). SEs: clustered covariance, weights treated as fixed.
+    simple). SEs: clustered covariance, weights treated as fixed. Column ``twin_of`` names the
+    contract quantity each row estimates (``ATT``, ``ATT_dynamic[<e>]``, ``ATT_gt[<g>,<t>]``), so
+    the comparison layer can set it beside the Bayesian one. ``controls`` (time-varying, linear)
+    enter the regression as in TWFE.
     """
-    data = fit_frame(panel)
+    ctrl = tuple(controls)
+    data = fit_frame(panel, controls=ctrl)
     g_all = data[COHORT].to_numpy()
     cohorts = [int(c) for c in panel.cohorts]
     if not (g_all == 0).any():
@@ -361,11 +452,18 @@ def sun_abraham(panel: Panel, *, level: float = HDI_PROB) -> pd.DataFrame:
                 data[name] = mask.astype(float)
                 cols.append(name)
                 cell[name] = (c, p)
-    fit = _feols(_fe_formula(Y, cols), data)
-    method = "Sun-Abraham (saturated TWFE-CRV1)"
+    if not cols:
+        raise SpecError(
+            "Sun-Abraham needs a treated cohort and a comparison group (never treated, or a "
+            "later cohort before it adopts)"
+        )
+    fit = _feols(_fe_formula(Y, [*cols, *ctrl]), data)
+    method = "Sun-Abraham (saturated TWFE-CRV1" + (", controls)" if ctrl else ")")
     rows = _rows_from_fit(
         fit, {k: f"SA_gt[{c},{p}]" for k, (c, p) in cell.items()}, method=method, level=level
     )
+    for r in rows:
+        r["twin_of"] = "ATT_gt" + r["quantity"][len("SA_gt") :]
     names = list(fit._coefnames)
     beta, vc = np.asarray(fit._beta_hat), np.asarray(fit._vcov)
 
@@ -376,13 +474,16 @@ def sun_abraham(panel: Panel, *, level: float = HDI_PROB) -> pd.DataFrame:
                 w[names.index(k)] = sizes[c]
         return w / w.sum() if w.sum() else w
 
+    def lincomb(quantity: str, twin: str, w: np.ndarray) -> dict:
+        row = _lincomb_row(quantity, w, beta, vc, method=method, level=level)
+        return {**row, "twin_of": twin}
+
     events = sorted({p - c for c, p in cell.values()})
     for e in events:
         w = weights(lambda c, p, e=e: p - c == e)
         if w.any():
-            rows.append(_lincomb_row(f"SA_dynamic[{e}]", w, beta, vc, method=method, level=level))
-    w = weights(lambda c, p: p >= c)
-    rows.append(_lincomb_row("SA", w, beta, vc, method=method, level=level))
+            rows.append(lincomb(f"SA_dynamic[{e}]", f"ATT_dynamic[{e}]", w))
+    rows.append(lincomb("SA", "ATT", weights(lambda c, p: p >= c)))
     return tidy_frame(rows)
 
 
