@@ -228,3 +228,46 @@ def test_merge_and_markdown(tmp_path):
     assert md.count("\n| OLS") == 10
     low = merged["coverage"] < 0.95 - 2 * merged["mcse"]
     assert md.count("*") == int(low.sum())
+
+
+def test_centring_is_part_of_the_store_identity(tmp_path):
+    """A store of one centring cannot be resumed with the other (no fits: max_new = 0)."""
+    import json
+
+    from bayesres.errors import SpecError
+
+    kw = dict(reps=1, methods="bayes-hier-normal", workers=0, figures=False, max_new=0)
+    assert run_coverage(["S6"], out=tmp_path / "t", **kw) is None  # default centre = "tier"
+    assert json.loads((tmp_path / "t" / "study.json").read_text())["centre"] == "tier"
+    with pytest.raises(SpecError, match="centre"):
+        run_coverage(["S6"], out=tmp_path / "t", centre="global", **kw)
+    # a store written before the option existed (no "centre" key) was fitted with global
+    # centring: it resumes with centre="global" and refuses "tier"
+    run_coverage(["S6"], out=tmp_path / "g", centre="global", **kw)
+    ident = json.loads((tmp_path / "g" / "study.json").read_text())
+    assert ident.pop("centre") == "global"
+    (tmp_path / "g" / "study.json").write_text(json.dumps(ident))
+    run_coverage(["S6"], out=tmp_path / "g", centre="global", **kw)
+    with pytest.raises(SpecError, match="centre"):
+        run_coverage(["S6"], out=tmp_path / "g", centre="tier", **kw)
+    # the pooled models always centre globally: no key, so their stores are unaffected
+    run_coverage(["S6"], out=tmp_path / "p", reps=1, methods="bayes-pooled-t", workers=0,
+                 figures=False, max_new=0)  # fmt: skip
+    assert "centre" not in json.loads((tmp_path / "p" / "study.json").read_text())
+    with pytest.raises(SpecError, match="centre"):
+        run_coverage(["S6"], out=tmp_path / "x", centre="within", **kw)
+
+
+def test_merge_puts_a_labelled_variant_after_its_method():
+    rows = [
+        {"scenario": "S1", "method": m, "quantity": "slope[first]", "truth": 0.2, "reps": 1,
+         "coverage": 1.0, "mcse": 0.0, "mean_width": 1.0, "rmse": 0.0, "rejection_rate": 0.0}
+        for m in ("bayes-hier-t", "bayes-hier-normal (global centring)", "OLS", "bayes-hier-normal")
+    ]  # fmt: skip
+    merged = cv.merge_tables([pd.DataFrame(rows)])
+    assert list(merged["method"]) == [
+        "OLS",
+        "bayes-hier-normal",
+        "bayes-hier-normal (global centring)",
+        "bayes-hier-t",
+    ]

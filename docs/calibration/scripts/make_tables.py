@@ -3,6 +3,9 @@
 Usage: python docs/calibration/scripts/make_tables.py STUDY_DIR TITLE OUT.md [did|reg [PREAMBLE.md]]
 STUDY_DIR holds one store per method group (each made by ``bayesres calibrate coverage --out``);
 the table uses every finished replication, so a study stopped mid-round reports the reps reached.
+No-pool / hierarchical rows of a store fitted with x centred globally (``--centre global``, or a
+store made before the option existed) are labelled "<method> (global centring)"; the current
+default is within-tier centring (regression.bayes).
 """
 
 import json
@@ -26,6 +29,11 @@ for sub in sorted(p for p in root.iterdir() if (p / "study.json").exists()):
     rec = ReplicationStore(sub, identity=ident).load()
     if not len(rec):
         continue
+    if not did and ident.get("centre", "global") == "global":
+        # no-pool / hierarchical fits with x centred at the global mean: stores made before the
+        # centre option (no key; the default was global then) or with --centre global
+        glob = rec["method"].isin(cv.CENTRED_METHODS)
+        rec.loc[glob, "method"] = rec.loc[glob, "method"] + " (global centring)"
     if did:
         from bayesres.calibrate.did_coverage import did_coverage_table as tab
     else:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -646,6 +647,9 @@ def run_coverage(
     }
     if any(m in CENTRED_METHODS for m in meths):
         identity["centre"] = centre
+        old = out / "study.json"
+        if centre == "global" and old.exists() and "centre" not in json.loads(old.read_text()):
+            del identity["centre"]  # a store made before the option existed: global centring
     store = ReplicationStore(out, identity=identity)
     done = store.done()
     keys = [(s, r) for s in scenarios for r in range(reps) if f"{s}-rep{r:06d}" not in done]
@@ -686,13 +690,22 @@ def run_coverage(
 
 
 def merge_tables(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate coverage tables of separate runs (one per method group), in method order."""
+    """Concatenate coverage tables of separate runs (one per method group), in method order.
+
+    A labelled variant of a method, "<method> (<label>)", sorts right after the method itself.
+    """
     frames = [t for t in tables if t is not None and len(t)]
     if not frames:
         return pd.DataFrame(columns=COVERAGE_COLUMNS)
     table = pd.concat(frames, ignore_index=True)
-    order = {m: i for i, m in enumerate(METHODS)}
-    table = table.assign(_o=table["method"].map(order).fillna(len(order)))
+    order = {m: float(i) for i, m in enumerate(METHODS)}
+
+    def rank(method: str) -> float:
+        if method in order:
+            return order[method]
+        return order.get(method.split(" (")[0], float(len(order))) + 0.5
+
+    table = table.assign(_o=table["method"].map(rank))
     table = table.sort_values(["scenario", "_o", "quantity"], kind="stable")
     return table.drop(columns="_o").reset_index(drop=True)[COVERAGE_COLUMNS]
 
