@@ -34,6 +34,7 @@ class GateReport:
     worst: dict[str, str] = field(default_factory=dict)
     target_accept: float | None = None
     n_draws: int = 0
+    extended: bool = False  # sampling.fit(extend=True) ran the chains twice as long
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesres.config import TARGET_ACCEPT_LADDER, SamplerSettings
+from bayesres.config import BFMI_MIN, TARGET_ACCEPT_LADDER, SamplerSettings
 from bayesres.diagnostics import GateReport, check_gates
 from bayesres.errors import MissingDependencyError, SpecError
 
@@ -115,8 +115,14 @@ def fit(
     derived: Callable[[Any], Mapping[str, np.ndarray]] | None = None,
     retry: bool = True,
     attach_data: bool = True,
+    extend: bool = False,
 ) -> FitResult:
-    """Sample ``model`` (optionally with new ``data`` for its ``pm.Data`` containers) and gate it."""
+    """Sample ``model`` (optionally with new ``data`` for its ``pm.Data`` containers) and gate it.
+
+    ``extend=True``: a fit without divergences that misses the R-hat / ESS gates is sampled once
+    more with twice the draws (same seed, the last target_accept): the usual remedy when the
+    chains are fine but too short. Opt-in, so that studies of many fits keep a fixed length.
+    """
     if settings.sampler not in SAMPLERS:
         raise SpecError(
             f"unknown sampler {settings.sampler!r}", hint=f"Use one of: {', '.join(SAMPLERS)}."
@@ -151,7 +157,35 @@ def fit(
             break
     seconds.pop("_compile_this", None)
     assert result is not None
+    if extend and _only_short(result.report):
+        from dataclasses import replace
+
+        longer = replace(settings, draws=2 * settings.draws, target_accept=result.target_accept)
+        again = fit(
+            model,
+            settings=longer,
+            key=key,
+            data=data,
+            gate_vars=gate_vars,
+            derived=derived,
+            retry=False,
+            attach_data=attach_data,
+        )
+        for k, v in again.seconds.items():
+            seconds[k] = seconds.get(k, 0.0) + v
+        again.seconds = seconds
+        again.attempts = result.attempts + 1
+        again.report.messages = list(again.report.messages)
+        again.report.extended = True
+        return again
     return result
+
+
+def _only_short(report: GateReport) -> bool:
+    """Failed on R-hat or ESS only (no divergences, E-BFMI fine): longer chains are the remedy."""
+    if report.passed or report.divergences:
+        return False
+    return not (report.bfmi_min == report.bfmi_min and report.bfmi_min < BFMI_MIN)
 
 
 def _sample_once(

@@ -309,9 +309,26 @@ def run(
         return last["q"][0]
 
     fitres, design = fit_did(
-        panel, settings=settings, att_prior=att_prior, leads=leads, derived=gated, retry=retry
+        panel,
+        settings=settings,
+        att_prior=att_prior,
+        leads=leads,
+        derived=gated,
+        retry=retry,
+        reuse=True,
+        extend=retry and not quick,  # a smoke run is short on purpose
     )
     wall = _time.perf_counter() - t0
+    if fitres.report.extended:
+        notes.append(
+            f"R-hat / ESS missed with {settings.draws} draws per chain (no divergences): "
+            f"sampled again with {2 * settings.draws}."
+        )
+    if "idata" not in last:  # gated() not called: an identical fit earlier in this process
+        notes.append(
+            "Bayesian fit reused: the same panel, model, sampler settings and seed were fitted "
+            "earlier in this process (only the frequentist twins differ in this run)."
+        )
     if last.get("idata") is fitres.idata:
         cell_q, imp_q, contrasts = last["q"]
     else:

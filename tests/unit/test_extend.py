@@ -1,0 +1,116 @@
+"""``extend``: a fit that misses only R-hat / ESS is sampled once more with twice the draws.
+
+Checked without sampling: the sampler and the gate check are replaced by fakes. The remedy is
+opt-in (studies of many fits keep their fixed length) and never applies to divergences (the
+target_accept ladder handles those) or to a low E-BFMI (longer chains do not fix the geometry).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import bayesres.sampling as sampling
+from bayesres.config import SamplerSettings
+from bayesres.diagnostics import GateReport
+
+
+def _fake(monkeypatch, verdicts):
+    """Fake sampler recording (draws, target_accept); gates return ``verdicts`` in turn."""
+    calls: list[tuple[int, float]] = []
+
+    def sample_once(model, *, settings, key, data, target_accept, seconds):
+        calls.append((settings.draws, target_accept))
+        seconds["_compile_this"] = 0.0
+        return {"posterior": None}
+
+    def gates(idata, *, var_names=None, derived=None):
+        kind = verdicts[min(len(calls), len(verdicts)) - 1]
+        rep = GateReport()
+        if kind == "short":
+            rep.passed, rep.r_hat_max, rep.messages = False, 1.02, ["R-hat 1.020 >= 1.01 (x)"]
+        elif kind == "diverging":
+            rep.passed, rep.divergences, rep.messages = False, 2, ["2 divergent transitions"]
+        elif kind == "bfmi":
+            rep.passed, rep.bfmi_min, rep.messages = False, 0.1, ["E-BFMI 0.10 < 0.3"]
+        return rep
+
+    monkeypatch.setattr(sampling, "_sample_once", sample_once)
+    monkeypatch.setattr(sampling, "check_gates", gates)
+    return calls
+
+
+def test_short_chains_are_run_twice_as_long_once(monkeypatch):
+    calls = _fake(monkeypatch, ["short", "ok"])
+    res = sampling.fit(
+        None, settings=SamplerSettings(draws=500, target_accept=0.95), extend=True,
+        attach_data=False,
+    )  # fmt: skip
+    assert calls == [(500, 0.95), (1000, 0.95)]
+    assert res.report.passed and res.report.extended and res.attempts == 2
+
+
+def test_extension_happens_once_even_if_still_short(monkeypatch):
+    calls = _fake(monkeypatch, ["short", "short"])
+    res = sampling.fit(None, settings=SamplerSettings(draws=300), extend=True, attach_data=False)
+    assert [d for d, _ in calls] == [300, 600]
+    assert not res.report.passed and res.report.extended
+
+
+def test_off_by_default(monkeypatch):
+    calls = _fake(monkeypatch, ["short"])
+    res = sampling.fit(None, settings=SamplerSettings(draws=300), attach_data=False)
+    assert calls == [(300, 0.9)] and not res.report.extended
+
+
+@pytest.mark.parametrize("kind", ["diverging", "bfmi"])
+def test_not_for_divergences_or_low_bfmi(monkeypatch, kind):
+    calls = _fake(monkeypatch, [kind] * 5)
+    res = sampling.fit(
+        None, settings=SamplerSettings(draws=300), retry=False, extend=True, attach_data=False
+    )
+    assert calls == [(300, 0.9)] and not res.report.extended
+
+
+def test_extension_starts_from_the_last_rung_of_the_divergence_ladder(monkeypatch):
+    calls = _fake(monkeypatch, ["diverging", "short", "ok"])
+    res = sampling.fit(
+        None, settings=SamplerSettings(draws=400, target_accept=0.9), extend=True,
+        attach_data=False,
+    )  # fmt: skip
+    assert calls == [(400, 0.9), (400, 0.95), (800, 0.95)]
+    assert res.report.passed and res.attempts == 3
+
+
+def test_fit_did_reuse_returns_the_identical_earlier_fit(monkeypatch):
+    """``fit_did(reuse=True)``: same panel, model, settings and seed -> no second sampling run;
+    any difference (here the seed, or other data) samples again. Default: always samples."""
+    from bayesres.did import bayes
+    from bayesres.simulate.panel import simulate_staggered_panel
+    from bayesres.validate import validate_panel
+
+    runs: list[int] = []
+
+    def fake_fit(model, *, settings, **kw):
+        runs.append(settings.seed)
+        return object()
+
+    monkeypatch.setattr(sampling, "fit", fake_fit)
+    monkeypatch.setattr(bayes, "_FITS", {})
+
+    def panel(seed):
+        df, _ = simulate_staggered_panel(
+            n_units=12, n_periods=4, cohorts={0: 6, 3: 6}, tiers={"a": 6, "b": 6}, seed=seed
+        )
+        return validate_panel(
+            df, source="sim", unit="unit", time="period", cohort="cohort", outcome="y", tier="tier"
+        )
+
+    p1 = panel(1)
+    s0, s1 = SamplerSettings(seed=0), SamplerSettings(seed=1)
+    first, _ = bayes.fit_did(p1, settings=s0, reuse=True)
+    again, _ = bayes.fit_did(p1, settings=s0, reuse=True)
+    assert again is first and runs == [0]
+    bayes.fit_did(p1, settings=s1, reuse=True)  # another seed
+    bayes.fit_did(panel(2), settings=s0, reuse=True)  # other data, same structure
+    bayes.fit_did(p1, settings=s0)  # reuse off
+    assert runs == [0, 1, 0, 0]
