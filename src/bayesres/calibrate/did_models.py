@@ -23,7 +23,8 @@ Prior simulator, written from the module docstring of ``did/bayes.py`` (not from
 so a mismatch between documented and coded priors fails SBC); ZSN(s) is the zero-sum normal
 (iid N(0, s) minus its mean, over each zero-sum axis):
 
-    mu ~ N(0, 1); lambda ~ ZSN(1) over never + cohorts; eta ~ ZSN(1) over tiers; s_a ~ HN(1)
+    mu ~ N(0, 1); lambda ~ ZSN(1) over never + cohorts; eta ~ ZSN(1) over tiers;
+    s_a ~ Gamma(2, rate sqrt(6) / 1)
     alpha_i ~ N(mu + lambda_g(i) + eta_k(i), s_a); gamma ~ ZSN(1) over years
     delta_{k,t} = s_d ZSN(1) over (shock tier, year), both axes zero-sum, s_d ~ HN(0.25);
         delta_k = 0 for a tier without never-treated units (no shocks with < 2 such tiers)
@@ -234,7 +235,7 @@ def did_simulator(dataset: str, *, priors: Mapping[str, float] | None = None) ->
         loc = p["mu"] + lam[s.unit_coh]
         if s.n_tiers > 1:
             loc = loc + zero_sum_normal(rng, pr["eta"], (s.n_tiers,))[s.unit_tier]
-        p["s_a"] = abs(rng.normal(0.0, pr["s_a"]))
+        p["s_a"] = rng.gamma(2.0, pr["s_a"] / np.sqrt(6.0))  # shape 2, scale = 1 / rate
         p["alpha"] = rng.normal(loc, p["s_a"], n_units)
         p["gamma"] = zero_sum_normal(rng, pr["gamma"], (s.n_periods,))
         p["delta"] = np.zeros((s.n_tiers, s.n_periods))

@@ -33,7 +33,7 @@ Optional leads pi_{g,e} for treated pre-periods e in -L..-2 (e = -1 and e < -L a
 hierarchical/t_shrink use pi = s_pi z, independent uses N(0, 2.5).
 
 Default priors (standardised scale; override any with ``priors={name: value}``):
-mu N(0, 1); lambda, eta ZeroSumNormal(1); s_a HalfNormal(1); gamma ZeroSumNormal(1);
+mu N(0, 1); lambda, eta ZeroSumNormal(1); s_a Gamma(2, sqrt(6)); gamma ZeroSumNormal(1);
 s_d HalfNormal(0.25); beta (QR scale) N(0, 1); sigma_k HalfNormal(1); theta_0 N(0, 1);
 s_th, s_phi, s_psi HalfNormal(0.25); s_c HalfNormal(0.1); tau_indep 2.5; t_shrink_scale 0.1;
 t_shrink_nu 3; s_pi HalfNormal(0.25); nu Gamma(2, 0.1); rho Uniform(-0.95, 0.95).
@@ -468,7 +468,11 @@ def model_from_design(design: DidDesign) -> Any:
             uk = pm.Data("unit_tier", a["unit_tier"], dims="unit")
             eta = pm.ZeroSumNormal("eta", sigma=pri["eta"], dims="tier")
             alpha_mean = alpha_mean + eta[uk]
-        s_a = pm.HalfNormal("s_a", pri["s_a"])
+        # boundary-avoiding (same E[s_a^2] as HalfNormal(s)): near s_a = 0 the centred unit
+        # effects form a funnel; in SBC on the ecommerce design the fits that diverged most
+        # (385, 21 and 14 divergences) had prior draws s_a = 0.006, 0.048 and 0.0005 under HN(1).
+        # On a standardised outcome, cities never share one level; the data dominate (248 units).
+        s_a = pm.Gamma("s_a", alpha=2.0, beta=np.sqrt(6.0) / pri["s_a"])
         # centred: each unit has T observations, so the likelihood pins alpha_i down far more
         # tightly than its prior does (the non-centred form mixed badly on mpdta)
         alpha = pm.Normal("alpha", alpha_mean, s_a, dims="unit")
