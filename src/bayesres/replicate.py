@@ -11,12 +11,21 @@ report), 2 chains x 200 draws, 20 placebo draws, 4 index draws carried into the 
 fits are not expected to pass the ESS gate, and the report says so in a neutral notice rather than
 the red banner a failed full run gets. Compiled models are reused within the run (structure keys)
 and across runs (the persistent PyTensor cache, :func:`bayesres.perf.configure_cache`).
+
+``jobs=2`` (the default on a machine with >= 2 cores) runs the two independent chains of specs
+(paper 001: index -> regression; paper 003: index -> DID) in two processes. Most of the wait is
+single-threaded (PyTensor/numba compilation, ~10-20 s per model structure), so the paper-001
+chain, which is almost all compilation, fits beside the DID sampling that keeps both cores busy.
+Each chain's numbers do not depend on ``jobs`` beyond the last-bit differences between processes
+(MCMC draws are seeded per fit).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,6 +226,70 @@ def _progress_console(progress: bool) -> Any:
     return Console(stderr=True, quiet=not progress)
 
 
+def chains_of(specs: Sequence[Spec]) -> list[list[Spec]]:
+    """Independent chains of specs, in run order: a spec joins the chain of its ``index_from``,
+    else the chain of its paper, else starts one."""
+    chains: list[list[Spec]] = []
+    where: dict[str, int] = {}
+    by_paper: dict[str, int] = {}
+    for spec in specs:
+        up = spec.index_from
+        if up is not None and up in where:
+            i = where[up]
+        elif spec.paper and spec.paper in by_paper:
+            i = by_paper[spec.paper]
+        else:
+            chains.append([])
+            i = len(chains) - 1
+        chains[i].append(spec)
+        where[spec.name] = i
+        if spec.paper:
+            by_paper.setdefault(spec.paper, i)
+    return chains
+
+
+def _light(run: SpecRun) -> SpecRun:
+    """What the report needs from a run made in another process (figures are already saved)."""
+    if run.result is not None:
+        run.result.figures = {}
+        run.result.idata = None
+        run.result.extra = {}
+    return run
+
+
+def _run_chain(
+    chain: Sequence[Spec], out: str, quick: bool, seed: int, queue: Any = None
+) -> list[SpecRun]:
+    """Worker-process entry: run one chain of specs, report each step on ``queue``."""
+    from bayesres.perf import configure_cache
+
+    configure_cache()
+    if queue is not None:  # warnings go to the parent's console as one line, as the CLI shows them
+
+        def one_line(message: Any, *args: Any, **kwargs: Any) -> None:
+            queue.put(("warning", " ".join(str(message).split())))
+
+        warnings.showwarning = one_line
+    upstream: dict[str, Any] = {}
+    runs: list[SpecRun] = []
+    for spec in chain:
+
+        def step(run: SpecRun) -> None:
+            if queue is not None:
+                state = gate_status(run, quick=quick)
+                queue.put(("step", run.folder, run.seconds, state, run.error))
+
+        got = run_spec(spec, out=Path(out), quick=quick, seed=seed, upstream=upstream, on_step=step)
+        if got and got[0].ok:
+            upstream[spec.name] = got[0].result
+        runs.extend(got)
+    return [_light(r) for r in runs]
+
+
+def _default_jobs() -> int:
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 def replicate(
     out: str | Path = "bayesres-replicate",
     *,
@@ -224,8 +297,12 @@ def replicate(
     seed: int = 0,
     specs: Sequence[str | Path | Spec] = REPLICATE_SPECS,
     progress: bool = True,
+    jobs: int | None = None,
 ) -> Replication:
-    """Run every spec (and its variants) in order, save each, write the summary report."""
+    """Run every spec (and its variants) in order, save each, write the summary report.
+
+    ``jobs``: processes for the independent spec chains (default 2 with >= 2 cores, else 1).
+    """
     from bayesres.perf import configure_cache
 
     configure_cache()  # before the first pymc import: compiled models persist across runs
@@ -238,7 +315,8 @@ def replicate(
     rep = Replication(out=out, quick=quick, seed=seed)
     if quick:
         rep.skipped = [f"{s.name}_{v.name}" for s in loaded for v in s.variants if not v.quick]
-    upstream: dict[str, Any] = {}
+    chains = chains_of(loaded)
+    jobs = _default_jobs() if jobs is None else max(1, int(jobs))
     console = _progress_console(progress)
     t0 = time.perf_counter()
     with Progress(
@@ -251,26 +329,102 @@ def replicate(
     ) as bar:
         task = bar.add_task("replicate", total=n_total)
 
-        def on_step(run: SpecRun) -> None:
-            state = gate_status(run, quick=quick)
+        def show(folder: str, seconds: float, state: str, error: str | None) -> None:
             status = {
-                "error": f"[red]error[/] {run.error}",
+                "error": f"[red]error[/] {error}",
                 "FAILED": "[red]gates FAILED[/]",
                 "not passed (smoke)": "[yellow]gates not passed (expected in a smoke run)[/]",
             }.get(state, "[green]ok[/]")
-            bar.console.print(f"{run.folder:<28} {run.seconds:6.1f}s  {status}")
+            bar.console.print(f"{folder:<28} {seconds:6.1f}s  {status}")
             bar.advance(task)
 
-        for spec in loaded:
-            bar.update(task, description=spec.name)
-            runs = run_spec(
-                spec, out=out, quick=quick, seed=seed, upstream=upstream, on_step=on_step
-            )
-            if runs and runs[0].ok:
-                upstream[spec.name] = runs[0].result
-            rep.runs.extend(runs)
+        def on_step(run: SpecRun) -> None:
+            show(run.folder, run.seconds, gate_status(run, quick=quick), run.error)
+
+        by_spec: dict[str, list[SpecRun]] = {}
+        if jobs > 1 and len(chains) > 1:
+            by_spec = _run_parallel(chains, out=out, quick=quick, seed=seed, bar=bar,
+                                    task=task, show=show, on_step=on_step)  # fmt: skip
+        else:
+            for chain in chains:
+                _run_here(chain, out=out, quick=quick, seed=seed, bar=bar, task=task,
+                          on_step=on_step, into=by_spec)  # fmt: skip
+        for spec in loaded:  # report order = spec order, whichever process ran it
+            rep.runs.extend(by_spec.get(spec.name, []))
     rep.seconds = time.perf_counter() - t0
     from bayesres.report import render_replication_report
 
     render_replication_report(rep)
     return rep
+
+
+def _run_here(
+    chain: Sequence[Spec],
+    *,
+    out: Path,
+    quick: bool,
+    seed: int,
+    bar: Any,
+    task: Any,
+    on_step: Callable[[SpecRun], None],
+    into: dict[str, list[SpecRun]],
+) -> None:
+    upstream: dict[str, Any] = {}
+    for spec in chain:
+        bar.update(task, description=spec.name)
+        runs = run_spec(spec, out=out, quick=quick, seed=seed, upstream=upstream, on_step=on_step)
+        if runs and runs[0].ok:
+            upstream[spec.name] = runs[0].result
+        into[spec.name] = runs
+
+
+def _run_parallel(
+    chains: list[list[Spec]],
+    *,
+    out: Path,
+    quick: bool,
+    seed: int,
+    bar: Any,
+    task: Any,
+    show: Callable[..., None],
+    on_step: Callable[[SpecRun], None],
+) -> dict[str, list[SpecRun]]:
+    """The last chain (paper 003's DID, the heaviest) here; the others in one worker process."""
+    import multiprocessing as mp
+    import queue as queue_mod
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")  # no fork of a process that has threads and compiled code
+    manager = ctx.Manager()
+    q = manager.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:  # the worker's steps and warnings onto the console as they happen
+        while not stop.is_set() or not q.empty():
+            try:
+                kind, *item = q.get(timeout=0.2)
+            except queue_mod.Empty:
+                continue
+            if kind == "warning":
+                bar.console.print(f"warning: {item[0]}", markup=False, highlight=False)
+            else:
+                show(*item)
+
+    pumper = threading.Thread(target=pump, daemon=True)
+    pumper.start()
+    by_spec: dict[str, list[SpecRun]] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_chain, c, str(out), quick, seed, q) for c in chains[:-1]]
+            _run_here(chains[-1], out=out, quick=quick, seed=seed, bar=bar, task=task,
+                      on_step=on_step, into=by_spec)  # fmt: skip
+            bar.update(task, description="waiting for paper 001")
+            for f in futures:
+                for run in f.result():
+                    by_spec.setdefault(run.spec.name, []).append(run)
+    finally:
+        stop.set()
+        pumper.join()
+        manager.shutdown()
+    return by_spec

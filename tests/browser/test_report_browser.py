@@ -151,7 +151,7 @@ def _replication(tmp_path: Path, monkeypatch, *, quick: bool) -> Path:
     from bayesres.replicate import replicate
 
     out = tmp_path / ("quick" if quick else "full")
-    replicate(out, quick=quick, progress=False)
+    replicate(out, quick=quick, progress=False, jobs=1)  # fakes live in this process
     return out
 
 

@@ -1,5 +1,9 @@
 """Orchestration of ``bayesres replicate`` / ``run`` with fake analyses (no sampling).
 
+The fakes are monkeypatched into this process, so these runs use ``jobs=1``; the two-process path
+is checked here piecewise (chains, the worker entry with fakes in-process) and end to end by the
+browser test's real ``replicate --quick`` (default jobs).
+
 The fake ``run`` functions return ``bayesres.examples.demo_result`` objects; the tests check the
 folder layout, the summary report (claims from data/published, banners, gate table), the
 published-number mapping, and the CLI exit codes (3 under --strict on failed gates).
@@ -51,7 +55,7 @@ def test_replicate_with_fakes_writes_every_folder_and_summary(tmp_path, fakes):
     from bayesres.replicate import replicate
 
     calls = fakes()
-    rep = replicate(tmp_path / "rep", quick=False, seed=5, progress=False)
+    rep = replicate(tmp_path / "rep", quick=False, seed=5, progress=False, jobs=1)
     assert not rep.errors and rep.skipped == []
     folders = {r.folder for r in rep.runs}
     assert {"index_001", "regression_001", "index_003", "did_003"} <= folders
@@ -86,7 +90,7 @@ def test_quick_is_a_smoke_run_of_the_main_analyses(tmp_path, fakes):
     from bayesres.replicate import replicate
 
     calls = fakes()
-    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False)
+    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False, jobs=1)
     assert [r.folder for r in rep.runs] == ["index_001", "regression_001", "index_003", "did_003"]
     assert "regression_001_growth" in rep.skipped and "did_003_size" in rep.skipped
     assert all(c[2]["quick"] for c in calls)
@@ -107,12 +111,12 @@ def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys, m
     fakes(failing=True)
     out = tmp_path / "rep"
     # a full run's failed gate is a red banner (fakes: no sampling, so the full run is cheap)
-    rep_mod.replicate(out, quick=False, progress=False)
+    rep_mod.replicate(out, quick=False, progress=False, jobs=1)
     html = (out / "report.html").read_text()
     assert "Diagnostics FAILED" in html and "bulk ESS 55" in html
     assert 'class="banner fail"' in html and "Quick smoke run" not in html
     # a --quick run's failed gate is the expected smoke-run notice, not a red alarm
-    assert main(["replicate", "--quick", "--out", str(out)]) == 0
+    assert main(["replicate", "--quick", "--jobs", "1", "--out", str(out)]) == 0
     html = (out / "report.html").read_text()
     assert "Quick smoke run" in html and "not passed (smoke)" in html
     assert 'class="banner fail"' not in html and "Diagnostics FAILED" not in html
@@ -121,7 +125,7 @@ def test_replicate_failed_gate_banner_and_strict_exit(tmp_path, fakes, capsys, m
     err = capsys.readouterr().err
     assert "quick smoke run" in err and "diagnostics failed" not in err
     # --strict semantics unchanged: any failed gate exits 3, quick or not
-    assert main(["replicate", "--quick", "--strict", "--out", str(out)]) == 3
+    assert main(["replicate", "--quick", "--strict", "--jobs", "1", "--out", str(out)]) == 3
     assert "failed diagnostic gates" in capsys.readouterr().err
 
 
@@ -135,3 +139,43 @@ def test_run_spec_cli_runs_index_first(tmp_path, fakes):
 
 def test_run_spec_error_exit_code(tmp_path):
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_chains_follow_index_from_and_keep_spec_order():
+    from bayesres.replicate import REPLICATE_SPECS, chains_of
+    from bayesres.spec import load_spec
+
+    specs = [load_spec(n) for n in REPLICATE_SPECS]
+    chains = chains_of(specs)
+    assert [[s.name for s in c] for c in chains] == [
+        ["index_001", "regression_001"],
+        ["index_003", "did_003"],
+    ]
+    # index_from outside the run: the paper still groups it
+    assert [[s.name for s in c] for c in chains_of(specs[1:])] == [
+        ["regression_001"], ["index_003", "did_003"]
+    ]  # fmt: skip
+
+
+def test_worker_chain_reports_steps_and_returns_light_runs(tmp_path, fakes):
+    """The worker entry, run here with the fakes: one queue message per step, upstream passed
+    along the chain, figures and draws stripped (already saved; not sent between processes)."""
+    import queue
+
+    from bayesres.replicate import _run_chain
+    from bayesres.spec import load_spec
+
+    calls = fakes()
+    q: queue.Queue = queue.Queue()
+    chain = [load_spec("index_001"), load_spec("regression_001")]
+    runs = _run_chain(chain, str(tmp_path), False, 5, q)
+    msgs = [q.get_nowait() for _ in range(q.qsize())]
+    steps = [m for m in msgs if m[0] == "step"]
+    assert [m[1] for m in steps] == [r.folder for r in runs]
+    assert [r.folder for r in runs] == [
+        "index_001", "regression_001", "regression_001_growth", "regression_001_restime"
+    ]  # fmt: skip
+    assert all(r.ok and r.result.figures == {} and r.result.idata is None for r in runs)
+    assert (tmp_path / "regression_001" / "results.json").is_file()
+    reg = [c for c in calls if c[0] == "regression"][0]
+    assert "resilience" in reg[1]  # index_001's scores reached the regression in the chain

@@ -40,13 +40,20 @@ def replicate_cmd(
     quick: bool = QuickOpt,
     seed: int = SeedOpt,
     strict: bool = StrictOpt,
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        min=1,
+        help="Processes for the two independent chains (paper 001, paper 003); default 2 on a "
+        "machine with >= 2 cores, else 1.",
+    ),
 ) -> None:
     """Papers 001 and 003 end to end on the bundled data: one report plus one folder per analysis."""
     from rich.console import Console
 
     from bayesres.replicate import replicate
 
-    rep = replicate(out, quick=quick, seed=seed, progress=True)
+    rep = replicate(out, quick=quick, seed=seed, progress=True, jobs=jobs)
     console = Console(stderr=True)
     console.print(
         f"wrote [bold]{out}/report.html[/], report.md and {len(rep.runs)} analysis folders "
