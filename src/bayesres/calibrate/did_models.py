@@ -26,7 +26,8 @@ so a mismatch between documented and coded priors fails SBC); ZSN(s) is the zero
     mu ~ N(0, 1); lambda ~ ZSN(1) over never + cohorts; eta ~ ZSN(1) over tiers;
     s_a ~ Gamma(2, rate sqrt(6) / 1)
     alpha_i ~ N(mu + lambda_g(i) + eta_k(i), s_a); gamma ~ ZSN(1) over years
-    delta_{k,t} = s_d ZSN(1) over (shock tier, year), both axes zero-sum, s_d ~ HN(0.25);
+    delta_{k,t} = s_d ZSN(1) over (shock tier, year), both axes zero-sum, s_d (0.25) by the
+        group-scale rule below with (K_s - 1)(T - 1) groups (the free shocks);
         delta_k = 0 for a tier without never-treated units (no shocks with < 2 such tiers)
     theta_cov ~ N(0, 1) on the QR scale; m_it = alpha_i + gamma_t + delta_{k,t} + Q_it' theta_cov
     tau_c = theta_e + phi_g + psi_k + s_c u_c, u ~ N(0, 1), s_c ~ HN(0.1)
@@ -240,7 +241,8 @@ def did_simulator(dataset: str, *, priors: Mapping[str, float] | None = None) ->
         p["gamma"] = zero_sum_normal(rng, pr["gamma"], (s.n_periods,))
         p["delta"] = np.zeros((s.n_tiers, s.n_periods))
         if s.shock_rows:
-            p["s_d"] = abs(rng.normal(0.0, pr["s_d"]))
+            n_shocks = (len(s.shock_rows) - 1) * (s.n_periods - 1)
+            p["s_d"] = draw_group_scale(rng, n_shocks, pr["s_d"])
             z_d = zero_sum_normal(rng, 1.0, (len(s.shock_rows), s.n_periods), n_axes=2)
             p["delta"][list(s.shock_rows)] = p["s_d"] * z_d
         p["th_cov"] = rng.normal(0.0, pr["beta"], s.x.shape[1])
@@ -298,8 +300,9 @@ def did_quantities(dataset: str, contrast: str) -> Any:
 
         d, s = did_sbc_design(dataset), _structure(dataset)
         out: dict[str, Any] = {}
+        fixed_sd = group_scale_kind((len(s.shock_rows) - 1) * (s.n_periods - 1)) == "fixed"
         for name in ("th0", "s_c", "s_a", "s_d"):
-            if name in params:
+            if name in params and not (name == "s_d" and fixed_sd):  # a fixed s_d is no draw
                 out[name] = np.asarray(params[name], float)
         sigma = np.asarray(params["sigma"], float)
         for j, k in enumerate(d.tiers):
@@ -328,7 +331,8 @@ def _var_names(dataset: str) -> tuple[str, ...]:
     s = _structure(dataset)
     names = ["th0", "s_c", "s_a", "sigma", "alpha", "gamma", "tau"]
     if s.shock_rows:
-        names += ["s_d", "delta"]
+        n_shocks = (len(s.shock_rows) - 1) * (s.n_periods - 1)
+        names += ["delta"] if group_scale_kind(n_shocks) == "fixed" else ["s_d", "delta"]
     if s.x.shape[1]:
         names.append("th_cov")
     if s.n_leads:
