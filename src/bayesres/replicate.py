@@ -259,8 +259,9 @@ def _light(run: SpecRun) -> SpecRun:
 
 def _run_chain(
     chain: Sequence[Spec], out: str, quick: bool, seed: int, queue: Any = None
-) -> list[SpecRun]:
-    """Worker-process entry: run one chain of specs, report each step on ``queue``."""
+) -> list[tuple[str, list[SpecRun]]]:
+    """Worker-process entry: run one chain of specs, report each step on ``queue``; returns
+    (spec name, its runs: the spec then its variants) per spec."""
     from bayesres.perf import configure_cache
 
     configure_cache()
@@ -271,7 +272,7 @@ def _run_chain(
 
         warnings.showwarning = one_line
     upstream: dict[str, Any] = {}
-    runs: list[SpecRun] = []
+    done: list[tuple[str, list[SpecRun]]] = []
     for spec in chain:
 
         def step(run: SpecRun) -> None:
@@ -282,8 +283,8 @@ def _run_chain(
         got = run_spec(spec, out=Path(out), quick=quick, seed=seed, upstream=upstream, on_step=step)
         if got and got[0].ok:
             upstream[spec.name] = got[0].result
-        runs.extend(got)
-    return [_light(r) for r in runs]
+        done.append((spec.name, got))
+    return [(name, [_light(r) for r in runs]) for name, runs in done]
 
 
 def _default_jobs() -> int:
@@ -351,6 +352,8 @@ def replicate(
                           on_step=on_step, into=by_spec)  # fmt: skip
         for spec in loaded:  # report order = spec order, whichever process ran it
             rep.runs.extend(by_spec.get(spec.name, []))
+        if len(rep.runs) != n_total:  # every planned analysis must reach the report
+            raise RuntimeError(f"replicate ran {n_total} analyses but collected {len(rep.runs)}")
     rep.seconds = time.perf_counter() - t0
     from bayesres.report import render_replication_report
 
@@ -421,8 +424,7 @@ def _run_parallel(
                       on_step=on_step, into=by_spec)  # fmt: skip
             bar.update(task, description="waiting for paper 001")
             for f in futures:
-                for run in f.result():
-                    by_spec.setdefault(run.spec.name, []).append(run)
+                by_spec.update(f.result())
     finally:
         stop.set()
         pumper.join()

@@ -168,7 +168,9 @@ def test_worker_chain_reports_steps_and_returns_light_runs(tmp_path, fakes):
     calls = fakes()
     q: queue.Queue = queue.Queue()
     chain = [load_spec("index_001"), load_spec("regression_001")]
-    runs = _run_chain(chain, str(tmp_path), False, 5, q)
+    done = _run_chain(chain, str(tmp_path), False, 5, q)
+    assert [name for name, _ in done] == ["index_001", "regression_001"]
+    runs = [r for _, rs in done for r in rs]
     msgs = [q.get_nowait() for _ in range(q.qsize())]
     steps = [m for m in msgs if m[0] == "step"]
     assert [m[1] for m in steps] == [r.folder for r in runs]

@@ -228,8 +228,19 @@ def run(
     fits: dict[str, tuple[Any, Any]] = {}
     for v in variants:
         fits[v] = bayes.fit_variant(
-            tdata, variant=v, likelihood=likelihood, settings=settings, priors=priors, retry=retry
+            tdata,
+            variant=v,
+            likelihood=likelihood,
+            settings=settings,
+            priors=priors,
+            retry=retry,
+            extend=retry and not quick,  # a smoke run is short on purpose
         )
+        if fits[v][1].report.extended:
+            notes.append(
+                f"{v}: R-hat / ESS missed with {settings.draws} draws per chain (no "
+                f"divergences): sampled again with {2 * settings.draws}."
+            )
     other = "student" if likelihood == "normal" else "normal"
     if has_tiers and not quick:
         fits[f"hierarchical_{other}"] = bayes.fit_variant(

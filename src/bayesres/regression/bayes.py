@@ -303,10 +303,12 @@ def fit_variant(
     model: Any = None,
     swap: bool = False,
     retry: bool = True,
+    extend: bool = False,
 ) -> tuple[Any, FitResult]:
     """Build (or reuse ``model``) and fit; ``swap`` sends ``data`` through ``with_data`` (refits).
 
     ``retry=False``: one attempt at ``settings.target_accept``, no divergence ladder.
+    ``extend=True``: twice the draws once when only R-hat / ESS fail (``sampling.fit``).
     """
     key = model_key(data, variant=variant, likelihood=likelihood)
     if model is None:
@@ -324,6 +326,7 @@ def fit_variant(
         data=new if swap else None,
         derived=lambda idata: raw_draws(idata, data),
         retry=retry,
+        extend=extend,
     )
     return model, res
 
