@@ -236,11 +236,7 @@ def run(
             retry=retry,
             extend=retry and not quick,  # a smoke run is short on purpose
         )
-        if fits[v][1].report.extended:
-            notes.append(
-                f"{v}: R-hat / ESS missed with {settings.draws} draws per chain (no "
-                f"divergences): sampled again with {2 * settings.draws}."
-            )
+
     other = "student" if likelihood == "normal" else "normal"
     if has_tiers and not quick:
         fits[f"hierarchical_{other}"] = bayes.fit_variant(
@@ -250,7 +246,14 @@ def run(
             settings=settings,
             priors=priors,
             retry=retry,
+            extend=retry,  # gated with the others (not under quick: this branch is full-run only)
         )
+    for v, (_, r) in fits.items():
+        if r.report.extended:
+            notes.append(
+                f"{v}: R-hat / ESS missed with {settings.draws} draws per chain (no "
+                f"divergences): sampled again with {2 * settings.draws}."
+            )
     raws = {k: bayes.raw_draws(r.idata, tdata) for k, (_, r) in fits.items()}
     label = f"Bayes {{}} ({likelihood})"
     parts = [
