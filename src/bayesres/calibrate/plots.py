@@ -90,16 +90,24 @@ def plot_coverage(table: pd.DataFrame, folder: str | Path, *, level: float = 0.9
         quantities = list(dict.fromkeys(g["quantity"]))
         fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(quantities), 3.6))
         width = 0.8 / max(len(methods), 1)
+        # more methods than the default 10-colour cycle: one distinct colour each (tab20)
+        cmap = plt.get_cmap("tab20") if len(methods) > 10 else None
         for j, m in enumerate(methods):
             gm = g[g["method"] == m].set_index("quantity").reindex(quantities)
             pos = np.arange(len(quantities)) - 0.4 + width * (j + 0.5)
-            ax.errorbar(pos, gm["coverage"], yerr=2 * gm["mcse"], fmt="o", ms=4, capsize=2, label=m)
+            kw = {"color": cmap(j % 20)} if cmap is not None else {}
+            ax.errorbar(
+                pos, gm["coverage"], yerr=2 * gm["mcse"], fmt="o", ms=4, capsize=2, label=m, **kw
+            )
         ax.axhline(level, color="k", lw=0.8, ls="--")
         ax.set_xticks(np.arange(len(quantities)), quantities, rotation=20, fontsize=8)
         ax.set_ylabel(f"coverage of {level:.0%} intervals (±2 MCSE)")
         reps = int(g["reps"].max())
         ax.set_title(f"{sc}: coverage at fixed parameters (R = {reps})", fontsize=10)
-        ax.legend(fontsize=7, ncol=3, loc="lower left")
+        if len(methods) > 10:  # below the axes, where it hides no point
+            ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+        else:
+            ax.legend(fontsize=7, ncol=3, loc="lower left")
         ax.set_ylim(max(0.0, float((g["coverage"] - 2 * g["mcse"]).min()) - 0.05), 1.01)
         paths.append(_save(fig, folder / f"coverage_{_safe(str(sc))}.png"))
     return paths
