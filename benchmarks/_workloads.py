@@ -122,13 +122,14 @@ def mcmc(args: argparse.Namespace) -> dict[str, int]:
 def settings(args: argparse.Namespace, **over: Any) -> Any:
     from bayesres.config import SamplerSettings
 
+    target_accept = over.pop("target_accept", 0.9)
     m = {**mcmc(args), **over}
     return SamplerSettings(
         draws=m["draws"],
         tune=m["tune"],
         chains=m["chains"],
         cores=2,
-        target_accept=0.9,
+        target_accept=target_accept,
         sampler=args.sampler,
         seed=args.seed,
     )
@@ -319,7 +320,7 @@ def job_w2_bayesres(args, ph: Phases, out: dict, panel: Any = None) -> None:
         panel = w2_panel() if panel is None else panel(args)
     with ph("build"):
         model, design = dbayes.build_did_model(panel)
-    s = settings(args)
+    s = settings(args, target_accept=0.95)  # where `bayesres did` starts (did.run)
     res = _fit_bayes(model, design.key(), s, ph, gate_vars=dbayes._gate_vars(model))
     with ph("summaries"):
         cell_q, imp_q, _ = bayes_quantities(res.idata, design)
