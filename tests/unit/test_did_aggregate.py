@@ -126,3 +126,21 @@ def test_simultaneous_band_is_wider_than_pointwise_and_covers_prob_of_paths():
     assert crit == pytest.approx(2.63, abs=0.08)
     inside = np.all((x >= lo) & (x <= hi), axis=1).mean()
     assert inside == pytest.approx(0.95, abs=0.01)
+
+
+def test_dcdh_weights_with_controls_equal_dense_least_squares():
+    """The sparse fixed-effect projection gives the weights of a dense dummy-matrix lstsq
+    (numpy's, the reference) on an unbalanced panel with controls."""
+    rng = np.random.default_rng(4)
+    unit = np.repeat(np.arange(30), 6)
+    time = np.tile(np.arange(6), 30)
+    keep = rng.random(len(unit)) > 0.1  # unbalanced
+    unit, time = unit[keep], time[keep]
+    first = rng.choice([0, 3, 4, 5], size=30)[unit]
+    d = ((first > 0) & (time >= first)).astype(float)
+    x = rng.normal(size=(len(d), 2))
+    dense = np.column_stack([np.eye(30)[unit], np.eye(6)[time][:, 1:], x])
+    resid = d - dense @ np.linalg.lstsq(dense, d, rcond=None)[0]
+    ref = np.where(d > 0, resid, 0.0)
+    ref /= ref.sum()
+    np.testing.assert_allclose(dcdh_obs_weights(unit, time, d, x), ref, atol=1e-12)

@@ -169,15 +169,18 @@ def dcdh_obs_weights(
 
     e is the residual of D on unit and time fixed effects (and the controls, if given), so
     sum_{D=1} w_it tau_it is what the TWFE coefficient estimates. Zero on untreated rows.
+    The fixed effects stay sparse (:class:`~bayesres.did._design.FEGram`): a dense dummy matrix
+    of a 3,000 x 20 panel took 5 GB and ~40 s of least squares.
     """
+    from bayesres.did._design import FEGram
+
     d = np.asarray(treated, float)
     u = pd.factorize(np.asarray(unit))[0]
     t = pd.factorize(np.asarray(time))[0]
-    cols = [np.eye(u.max() + 1)[u], np.eye(t.max() + 1)[t][:, 1:]]
+    x = None
     if controls is not None and np.size(controls):
-        cols.append(np.asarray(controls, float).reshape(len(d), -1))
-    a = np.column_stack(cols)
-    resid = d - a @ np.linalg.lstsq(a, d, rcond=None)[0]
+        x = np.asarray(controls, float).reshape(len(d), -1)
+    resid = FEGram(u, t, x).resid(d)
     w = np.where(d > 0, resid, 0.0)
     return w / w.sum()
 
