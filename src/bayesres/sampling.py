@@ -2,8 +2,10 @@
 
 nutpie through PyMC is the default sampler (measured fastest here, notes/performance.md).
 ``pm.sample`` recompiles on every call, so bayesres compiles a model once with
-``nutpie.compile_pymc_model`` and reuses it (``with_data``) for refits: index draws, SBC and
-coverage replications. Numba fast-math is switched off so that the same seed gives the same
+nutpie's numba backend and reuses it (``with_data``) for refits: index draws, SBC and
+coverage replications. The compile itself is cached on disk across processes
+(``bayesres._nutpie_cache``: nutpie's C callbacks, which nutpie leaves uncacheable, are keyed on
+PyTensor's own graph key), so a second process loads instead of compiling. Numba fast-math is switched off so that the same seed gives the same
 draws on a cold and a warm compile cache (notes/pymc6-arviz1.md pitfall P1).
 
 On divergences the fit is retried with target_accept 0.95, then 0.99, before giving up.
@@ -62,11 +64,11 @@ def clear_compile_cache() -> None:
 def compile_model(model: Any, *, key: Hashable | None = None) -> Any:
     """nutpie-compiled model, cached per ``key`` (a model-structure key; default: the model)."""
     configure_pytensor()
-    import nutpie
+    from bayesres._nutpie_cache import compile_pymc_model
 
     k = key if key is not None else id(model)
     if k not in _COMPILED:
-        _COMPILED[k] = nutpie.compile_pymc_model(model)
+        _COMPILED[k] = compile_pymc_model(model)
     return _COMPILED[k]
 
 
