@@ -44,7 +44,7 @@ P(delta < 0) and P(|delta| < ROPE) (methods.md section 2.3): under flat priors a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -446,26 +446,45 @@ def add_log_likelihood(idata: Any, data: TierData) -> Any:
     return idata
 
 
-def loo_compare(fits: Mapping[str, tuple[TierData, FitResult]]) -> tuple[pd.DataFrame, dict]:
-    """PSIS-LOO of each fitted variant and ``az.compare`` (ArviZ 1: elpd / p / dse / weight)."""
+def loo_compare(
+    fits: Mapping[str, tuple[TierData, FitResult]],
+    *,
+    refit: Callable[[str, TierData], FitResult] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """PSIS-LOO of each fitted variant and ``az.compare`` (ArviZ 1: elpd / p / dse / weight).
+
+    Observations whose Pareto k reaches the gate (0.7) are refitted exactly when ``refit``
+    (variant name, data without them -> FitResult) is given (``regression.reloo``); the table
+    keeps the PSIS k-hat beside the k after refits and the refitted rows. Returns the table and
+    the k-hat the gate uses per variant (after refits).
+    """
     import warnings
 
     import arviz as az
 
-    trees, kmax = {}, {}
+    from bayesres.regression.reloo import loo_with_refits
+
+    elpds, kmax, extra = {}, {}, {}
     for name, (data, res) in fits.items():
         idata = res.idata
         if "log_likelihood" not in idata.children:
             add_log_likelihood(idata, data)
-        trees[name] = idata
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # k-hat is reported in the table
-            kmax[name] = float(np.nanmax(np.asarray(az.loo(idata, pointwise=True).pareto_k)))
+        one = None if refit is None else (lambda d, _n=name: refit(_n, d))
+        elpds[name], info = loo_with_refits(idata, data, refit=one)
+        kmax[name] = info.k_max
+        extra[name] = info
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = az.compare(trees)
+        table = az.compare(elpds, round_to="none")  # full precision in tables/loo.csv
     table = pd.DataFrame(table).reset_index().rename(columns={"index": "model"})
     table["pareto_k_max"] = table["model"].map(kmax)
+    table["pareto_k_max_psis"] = table["model"].map({k: v.psis_k_max for k, v in extra.items()})
+    table["exact_refit_obs"] = table["model"].map(
+        {k: " ".join(str(i) for i in v.refitted) for k, v in extra.items()}
+    )
+    table["refit_divergences"] = table["model"].map(
+        {k: v.refit_divergences for k, v in extra.items()}
+    )
     return table, kmax
 
 
