@@ -4,7 +4,7 @@
 
 Each column is one fresh process (benchmarks/_workloads.py --profile): imports of bayesres
 (with configure_pytensor), pymc, nutpie and arviz, data (load + validation + design), model
-build, compile (nutpie.compile_pymc_model), sampling, post (gates inside bayesres.sampling.fit),
+build, compile (sampling.compile_model: nutpie through bayesres._nutpie_cache), sampling, post (gates inside bayesres.sampling.fit),
 summaries (bayesres quantities + ESS/R-hat), plotting (an arviz forest plot saved to PNG) and
 saving (netCDF). "startup + rest" is the process wall time not covered by a phase (interpreter
 start, module-level imports of the worker, exit).
