@@ -13,11 +13,13 @@ the red banner a failed full run gets. Compiled models are reused within the run
 and across runs (the persistent PyTensor cache, :func:`bayesres.perf.configure_cache`).
 
 ``jobs=2`` (the default on a machine with >= 2 cores) runs the two independent chains of specs
-(paper 001: index -> regression; paper 003: index -> DID) in two processes. Most of the wait is
-single-threaded (PyTensor/numba compilation, ~10-20 s per model structure), so the paper-001
-chain, which is almost all compilation, fits beside the DID sampling that keeps both cores busy.
-Each chain's numbers do not depend on ``jobs`` beyond the last-bit differences between processes
-(MCMC draws are seeded per fit).
+(paper 001: index -> regression; paper 003: index -> DID) in two processes. The DID chain is the
+longer (six fits against three regressions), so its variants that need no upstream result and
+no fit of the main analysis (:func:`shared_variants`: the no-controls fit and the three Table 7
+splits) go on a shared queue that both processes draw from once their own work is done; a
+variant marked ``with_main`` (not-yet-treated controls, which reuses did_003's Bayesian fit)
+stays with its main analysis. Each analysis's numbers do not depend on ``jobs`` or on which
+process ran it beyond the last-bit differences between processes (MCMC draws are seeded per fit).
 """
 
 from __future__ import annotations
@@ -248,6 +250,50 @@ def chains_of(specs: Sequence[Spec]) -> list[list[Spec]]:
     return chains
 
 
+def shared_variants(
+    chains: Sequence[Sequence[Spec]], *, quick: bool = False
+) -> list[tuple[str, str]]:
+    """(spec, variant) names either process may run: the variants of the last chain's specs
+    that take no ``index_from`` and feed no other spec's, except those marked ``with_main``, in
+    spec order. Empty with one chain."""
+    if len(chains) < 2:
+        return []
+    feeds = {s.index_from for c in chains for s in c if s.index_from}
+    return [
+        (s.name, v.name)
+        for s in chains[-1]
+        if s.index_from is None and s.name not in feeds
+        for v in s.variants
+        if (v.quick or not quick) and not v.with_main
+    ]
+
+
+def _drain(
+    work: Any, specs: dict[str, Spec], *, out: Path, quick: bool, seed: int, on_step: Any
+) -> list[tuple[str, list[SpecRun]]]:
+    """Run shared variants from the ``work`` queue until it is empty."""
+    import queue as queue_mod
+
+    done = []
+    while True:
+        try:
+            name, variant = work.get_nowait()
+        except queue_mod.Empty:
+            return done
+        runs = run_spec(
+            specs[name], out=out, quick=quick, seed=seed, variants=[variant], main=False,
+            on_step=on_step,
+        )  # fmt: skip
+        done.append((name, runs))
+
+
+def _merge(by_spec: dict[str, list[SpecRun]], name: str, runs: list[SpecRun], spec: Spec) -> None:
+    """Add ``runs`` of spec ``name``, keeping the main analysis first and the variants in order."""
+    order = {None: -1} | {v.name: i for i, v in enumerate(spec.variants)}
+    merged = by_spec.get(name, []) + list(runs)
+    by_spec[name] = sorted(merged, key=lambda r: order.get(r.variant, len(order)))
+
+
 def _light(run: SpecRun) -> SpecRun:
     """What the report needs from a run made in another process (figures are already saved)."""
     if run.result is not None:
@@ -258,10 +304,16 @@ def _light(run: SpecRun) -> SpecRun:
 
 
 def _run_chain(
-    chain: Sequence[Spec], out: str, quick: bool, seed: int, queue: Any = None
+    chain: Sequence[Spec],
+    out: str,
+    quick: bool,
+    seed: int,
+    queue: Any = None,
+    work: Any = None,
+    shared_specs: Sequence[Spec] = (),
 ) -> list[tuple[str, list[SpecRun]]]:
-    """Worker-process entry: run one chain of specs, report each step on ``queue``; returns
-    (spec name, its runs: the spec then its variants) per spec."""
+    """Worker-process entry: run one chain of specs, then shared variants from ``work``, report
+    each step on ``queue``; returns (spec name, its runs) per spec run here."""
     from bayesres.perf import configure_cache
 
     configure_cache()
@@ -271,19 +323,22 @@ def _run_chain(
             queue.put(("warning", " ".join(str(message).split())))
 
         warnings.showwarning = one_line
+
+    def step(run: SpecRun) -> None:
+        if queue is not None:
+            state = gate_status(run, quick=quick)
+            queue.put(("step", run.folder, run.seconds, state, run.error))
+
     upstream: dict[str, Any] = {}
     done: list[tuple[str, list[SpecRun]]] = []
     for spec in chain:
-
-        def step(run: SpecRun) -> None:
-            if queue is not None:
-                state = gate_status(run, quick=quick)
-                queue.put(("step", run.folder, run.seconds, state, run.error))
-
         got = run_spec(spec, out=Path(out), quick=quick, seed=seed, upstream=upstream, on_step=step)
         if got and got[0].ok:
             upstream[spec.name] = got[0].result
         done.append((spec.name, got))
+    if work is not None:
+        specs = {s.name: s for s in shared_specs}
+        done += _drain(work, specs, out=Path(out), quick=quick, seed=seed, on_step=step)
     return [(name, [_light(r) for r in runs]) for name, runs in done]
 
 
@@ -371,14 +426,21 @@ def _run_here(
     task: Any,
     on_step: Callable[[SpecRun], None],
     into: dict[str, list[SpecRun]],
+    shared: Sequence[tuple[str, str]] = (),
 ) -> None:
+    """Run ``chain`` here, leaving out the ``shared`` (spec, variant) pairs."""
     upstream: dict[str, Any] = {}
     for spec in chain:
         bar.update(task, description=spec.name)
-        runs = run_spec(spec, out=out, quick=quick, seed=seed, upstream=upstream, on_step=on_step)
+        skip = {v for n, v in shared if n == spec.name}
+        mine = [v.name for v in spec.variants if v.name not in skip]
+        runs = run_spec(
+            spec, out=out, quick=quick, seed=seed, upstream=upstream, on_step=on_step,
+            variants=mine if skip else True,
+        )  # fmt: skip
         if runs and runs[0].ok:
             upstream[spec.name] = runs[0].result
-        into[spec.name] = runs
+        _merge(into, spec.name, runs, spec)
 
 
 def _run_parallel(
@@ -392,7 +454,8 @@ def _run_parallel(
     show: Callable[..., None],
     on_step: Callable[[SpecRun], None],
 ) -> dict[str, list[SpecRun]]:
-    """The last chain (paper 003's DID, the heaviest) here; the others in one worker process."""
+    """The last chain (paper 003's DID, the heaviest) here, the others in one worker process;
+    then both draw the shared variants (:func:`shared_variants`) from one queue."""
     import multiprocessing as mp
     import queue as queue_mod
     import threading
@@ -417,14 +480,26 @@ def _run_parallel(
     pumper = threading.Thread(target=pump, daemon=True)
     pumper.start()
     by_spec: dict[str, list[SpecRun]] = {}
+    shared = shared_variants(chains, quick=quick)
+    work = manager.Queue()
+    for item in shared:
+        work.put(item)
+    specs = {s.name: s for c in chains for s in c}
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chain, c, str(out), quick, seed, q) for c in chains[:-1]]
+            futures = [
+                pool.submit(_run_chain, c, str(out), quick, seed, q, work, chains[-1])
+                for c in chains[:-1]
+            ]
             _run_here(chains[-1], out=out, quick=quick, seed=seed, bar=bar, task=task,
-                      on_step=on_step, into=by_spec)  # fmt: skip
-            bar.update(task, description="waiting for paper 001")
+                      on_step=on_step, into=by_spec, shared=shared)  # fmt: skip
+            bar.update(task, description="shared variants")
+            for name, runs in _drain(work, specs, out=out, quick=quick, seed=seed, on_step=on_step):
+                _merge(by_spec, name, runs, specs[name])
+            bar.update(task, description="waiting for the other process")
             for f in futures:
-                by_spec.update(f.result())
+                for name, runs in f.result():
+                    _merge(by_spec, name, runs, specs[name])
     finally:
         stop.set()
         pumper.join()

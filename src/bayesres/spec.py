@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ SPEC_KEYS = {
 }  # fmt: skip
 VARIANT_KEYS = {
     "name", "quick", "published_variant", "title", "derive", "columns", "options", "headline",
+    "with_main",
 }  # fmt: skip
 
 
@@ -94,6 +95,9 @@ class Variant:
     columns: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     headline: tuple[str, ...] = ()
+    #: run in the process of the main analysis (``bayesres replicate`` may otherwise hand a
+    #: variant to its other process): set where the variant reuses the main analysis's fit
+    with_main: bool = False
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,7 @@ def load_spec(path: str | Path) -> Spec:
                 columns=dict(v.get("columns", {})),
                 options=dict(v.get("options", {})),
                 headline=tuple(v.get("headline", ())),
+                with_main=bool(v.get("with_main", False)),
             )
         )
     names = [v.name for v in variants]
@@ -433,22 +438,30 @@ def run_spec(
     quick: bool = False,
     seed: int = 0,
     upstream: Mapping[str, Any] | None = None,
-    variants: bool = True,
+    variants: bool | Sequence[str] = True,
     progress: bool = False,
     on_step: Callable[[SpecRun], None] | None = None,
     keep_going: bool = True,
+    main: bool = True,
 ) -> list[SpecRun]:
     """Run a spec and its variants; save each into ``out/<name>`` when ``out`` is given.
 
-    Variants with ``quick = false`` are skipped under ``--quick``. With ``keep_going`` a failing
-    variant is recorded (``SpecRun.error``) and the rest still run; the main analysis failing
-    raises only when ``keep_going`` is false.
+    Variants with ``quick = false`` are skipped under ``--quick``; ``variants`` may also name the
+    ones to run, and ``main=False`` leaves out the main analysis (``replicate`` shares variants
+    between its processes). With ``keep_going`` a failing variant is recorded
+    (``SpecRun.error``) and the rest still run; the main analysis failing raises only when
+    ``keep_going`` is false.
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    todo: list[tuple[Spec, str | None]] = [(spec, None)]
+    todo: list[tuple[Spec, str | None]] = [(spec, None)] if main else []
     if variants:
-        todo += [(spec.with_variant(v), v.name) for v in spec.variants if v.quick or not quick]
+        wanted = None if variants is True else set(variants)
+        todo += [
+            (spec.with_variant(v), v.name)
+            for v in spec.variants
+            if (v.quick or not quick) and (wanted is None or v.name in wanted)
+        ]
     runs = []
     for s, vname in todo:
         run = SpecRun(spec=s, folder=s.name, variant=vname)

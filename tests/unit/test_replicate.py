@@ -181,3 +181,61 @@ def test_worker_chain_reports_steps_and_returns_light_runs(tmp_path, fakes):
     assert (tmp_path / "regression_001" / "results.json").is_file()
     reg = [c for c in calls if c[0] == "regression"][0]
     assert "resilience" in reg[1]  # index_001's scores reached the regression in the chain
+
+
+def test_shared_variants_are_the_did_variants_that_need_no_main_fit():
+    """The DID chain's variants that either process may run: not the not-yet-treated one
+    (with_main: it reuses did_003's Bayesian fit), nothing of paper 001's chain (the regression
+    needs index_001's result), nothing under --quick (no variant runs) or with one chain."""
+    from bayesres.replicate import REPLICATE_SPECS, chains_of, shared_variants
+    from bayesres.spec import load_spec
+
+    chains = chains_of([load_spec(n) for n in REPLICATE_SPECS])
+    assert shared_variants(chains) == [
+        ("did_003", "no_controls"), ("did_003", "size"), ("did_003", "central"),
+        ("did_003", "resource"),
+    ]  # fmt: skip
+    assert shared_variants(chains, quick=True) == []
+    assert shared_variants(chains[-1:]) == []
+
+
+def test_worker_draws_shared_variants_after_its_chain_and_merge_keeps_spec_order(tmp_path, fakes):
+    """The worker entry with a work queue: its own chain first, then the shared DID variants it
+    draws until the queue is empty; merged with the runs of the other process, each spec's runs
+    come back main first and variants in spec order whoever ran them."""
+    import queue
+
+    from bayesres.replicate import _merge, _run_chain, _run_here
+    from bayesres.spec import load_spec
+
+    fakes()
+    did = load_spec("did_003")
+    work: queue.Queue = queue.Queue()
+    for item in [("did_003", "size"), ("did_003", "central")]:
+        work.put(item)
+    chain = [load_spec("index_001"), load_spec("regression_001")]
+    done = _run_chain(chain, str(tmp_path), False, 5, None, work, [did])
+    assert [n for n, _ in done] == ["index_001", "regression_001", "did_003", "did_003"]
+    assert [r.folder for n, rs in done if n == "did_003" for r in rs] == [
+        "did_003_size", "did_003_central"
+    ]  # fmt: skip
+    assert work.empty() and (tmp_path / "did_003_central" / "results.json").is_file()
+
+    class _Bar:
+        def update(self, *a, **k):
+            pass
+
+    by_spec: dict = {}
+    _run_here([did], out=tmp_path, quick=False, seed=5, bar=_Bar(), task=None,
+              on_step=lambda r: None, into=by_spec,
+              shared=[("did_003", "size"), ("did_003", "central")])  # fmt: skip
+    assert [r.folder for r in by_spec["did_003"]] == [
+        "did_003", "did_003_no_controls", "did_003_notyet", "did_003_resource"
+    ]  # fmt: skip
+    for name, runs in done:
+        if name == "did_003":
+            _merge(by_spec, name, runs, did)
+    assert [r.folder for r in by_spec["did_003"]] == [
+        "did_003", "did_003_no_controls", "did_003_size", "did_003_notyet", "did_003_central",
+        "did_003_resource",
+    ]  # fmt: skip
