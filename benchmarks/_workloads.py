@@ -420,7 +420,15 @@ def job_w2_moderndid(args, ph: Phases, out: dict) -> None:
 
 
 def job_w3_bayesres(args, ph: Phases, out: dict) -> None:
+    """W3 at the draws ``bayesres did`` uses (DID_DRAWS = 1,500 per chain): at 1,000 the
+    tier-year shock scale s_d, whose posterior sits near 0 on this simulator (no shocks),
+    misses R-hat 1.01 (1.0133) and did.run would sample it again with twice the draws."""
+    from bayesres.did import DID_DRAWS
+
     out["units"] = args.w3_units
+    if not args.quick:
+        args.draws = DID_DRAWS
+    out["draws"] = args.draws
     job_w2_bayesres(args, ph, out, panel=lambda a: w3_panel(a.w3_units, a.seed))
 
 

@@ -183,3 +183,39 @@ def test_tier_year_shocks_only_for_tiers_with_never_treated_units():
     assert np.abs(shocked).min() > 0
     # zero-sum over the shocked tiers and over years
     assert np.allclose(shocked.sum(axis=0), 0) and np.allclose(shocked.sum(axis=1), 0)
+
+
+def _big_panel():
+    """W3's design scaled to 600 units x 20 periods (benchmarks/_workloads.py w3_panel)."""
+    df, _ = simulate_staggered_panel(
+        n_units=600,
+        n_periods=20,
+        cohorts={0: 240, 6: 60, 9: 72, 12: 96, 15: 132},
+        tiers={"first": 60, "new_first": 120, "second": 180, "other": 240},
+        seed=0,
+        rho=0.3,
+    )
+    return validate_panel(
+        df, source="sim", unit="unit", time="period", cohort="cohort", outcome="y", tier="tier"
+    )
+
+
+def test_centring_rule_centres_data_pinned_cells_only():
+    """Cells and the event-time walk are centred where the pilot cell spread is > 2 standard
+    errors (effects that differ by tier x event time, 6-60 units a cell); the bundled panels and
+    the small simulated one keep the non-centred form."""
+    model, design = build_did_model(_big_panel())
+    assert design.option("centre_cells") and design.option("centre_rw")
+    free = {rv.name for rv in model.free_RVs}
+    assert {"tau", "th0", "d_theta", "s_th", "s_c"} <= free and not {"u_c", "rw"} & free
+    assert model.named_vars_to_dims["theta"] == ("event",)
+    _finite_logp(model)
+    for panel in (ecommerce_panel(), _sim_panel()[0]):
+        d = did_design(panel)
+        assert not d.option("centre_cells") and not d.option("centre_rw")
+    forced = did_design(_sim_panel()[0], centring="centred")
+    # 3 random-walk steps: a fixed scale, so the walk stays a linear map of rw
+    assert forced.option("centre_cells") and not forced.option("centre_rw")
+    assert not did_design(_big_panel(), centring="noncentred").option("centre_cells")
+    with pytest.raises(SpecError):
+        did_design(_sim_panel()[0], centring="partial")

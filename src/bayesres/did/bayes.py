@@ -18,7 +18,8 @@ optionally with AR(1) errors (conditional likelihood on the previous period's re
 
 ATT array over observed treated cells c = (g, e, k):
 
-* ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c, theta a random walk over
+* ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c (centred where the data pin
+  the cells, see Issue 8 below), theta a random walk over
   event time (theta_0 ~ N(0, 1), step s_th), phi = s_phi * B_g z_phi over cohorts (non-centred),
   psi = B_k z_psi, z_psi ~ N(0, s_psi) over tiers (centred), where B is an orthonormal basis of
   the vectors with zero mean weighted by the treated observations of each cohort / tier (so
@@ -90,6 +91,25 @@ load average 10-15, so the seconds are 3-4x those of a quiet box):
   variance is unchanged; only the adaptive pooling of 3-4 groups, which the data cannot learn,
   goes. mpdta (3 cohorts, 3 tiers, 3 random-walk steps) had R-hat 1.0115 (s_pi), bulk 388
   (z_phi[2004]), tail 392 (s_th) after three attempts (target_accept 0.99) with learnt scales.
+
+Issue 8 (W3: 3,000 x 20 simulated, 168 cells of 30-264 units, effects that differ by tier x
+event time): the non-centred ATT failed, R-hat 1.17 (s_th), bulk ESS 18 (rw), with th0 / theta,
+u_c and z_phi next (R-hat 1.04-1.10); 0 divergences, tree depth 6 throughout. The data pin each
+cell (se ~0.05) far more tightly than its spread (s_c ~0.25) and theta_e, the mean of up to 16
+such cells, to ~0.06 against a step s_th ~0.2: both s_c * u_c and s_th * cumsum(rw) are ridges
+along which only the scale moves. Hence ``centring="auto"``
+(:func:`bayesres.did._centring.choose_centring`): a pilot imputation estimate of the cells decides,
+per fit, whether tau_c ~ N(theta_e + phi_g + psi_k, s_c) and the walk's steps
+d_theta ~ N(0, s_th) (theta_0 ~ N(0, 1)) are sampled directly. The bundled panels stay
+non-centred (the same model and draws as before); ``centring="noncentred"`` / ``"centred"``
+force one form. Measured (4 x 1,000 unless said, target_accept 0.95, 0 divergences throughout):
+W3 4 x 1,500 R-hat 1.0052, bulk / tail ESS 820 / 1458 (with pm.GaussianRandomWalk for the walk;
+replaced by the explicit centred steps, whose logp does not trip a PyTensor int8 slice-merge
+rewrite); W3 4 x 1,000 R-hat 1.0133 on s_d, the tier-year shock scale whose posterior sits near
+0 (no shocks in the simulator; did.run's 1,500 draws pass); the same design at 600 units with
+the explicit steps R-hat 1.0077, ESS 791 / 1258. Tried and rejected on 600 units: nutpie's
+low-rank mass
+matrix (no better, 3x slower); centred cells with the non-centred walk (s_th R-hat 1.05).
 """
 
 from __future__ import annotations
@@ -102,6 +122,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesres.did._centring import MIN_GROUPS_LEARNT_SCALE, choose_centring, pilot_scales
 from bayesres.errors import SpecError
 from bayesres.validate import Panel
 
@@ -116,6 +137,7 @@ __all__ = [
 
 ATT_PRIORS = ("hierarchical", "independent", "t_shrink")
 LIKELIHOODS = ("normal", "student")
+CENTRINGS = ("auto", "noncentred", "centred")
 NO_TIER = "all"
 
 DEFAULT_PRIORS: dict[str, float] = {
@@ -225,6 +247,7 @@ def did_design(
     ar1: bool = False,
     tier_year_shocks: bool = True,
     priors: Mapping[str, float] | None = None,
+    centring: str = "auto",
 ) -> DidDesign:
     """The numpy side of the model: codes, cells, QR covariates, standardised outcome."""
     if att_prior not in ATT_PRIORS:
@@ -237,6 +260,10 @@ def did_design(
         )
     if leads < 0:
         raise SpecError("leads must be >= 0")
+    if centring not in CENTRINGS:
+        raise SpecError(
+            f"unknown centring {centring!r}", hint=f"Use one of: {', '.join(CENTRINGS)}."
+        )
     if panel.outcome is None:
         raise SpecError("the panel has no outcome column", hint="Pass outcome= to validate_panel.")
     unknown = set(priors or {}) - set(DEFAULT_PRIORS)
@@ -371,6 +398,20 @@ def did_design(
     never = unit_coh == 0
     shock_tiers = tuple(k for j, k in enumerate(tiers) if np.any(never & (unit_tier == j)))
     shocks = bool(tier_year_shocks) and len(shock_tiers) > 1
+    pilot = pilot_scales(
+        y_std,
+        u_idx,
+        t_idx,
+        k_idx,
+        treated,
+        obs_cell,
+        cells,
+        [tiers.index(k) for k in shock_tiers] if shocks else [],
+        qs,
+    )
+    centre_cells, centre_rw = choose_centring(
+        centring, pilot, att_prior, int(cells["event"].max()) + 1
+    )
     # the cell / lead codes are structural; ship the treatment pattern per observation
     options = (
         ("att_prior", att_prior),
@@ -379,6 +420,8 @@ def did_design(
         ("ar1", bool(ar1)),
         ("tier_year_shocks", shocks),
         ("shock_tiers", shock_tiers if shocks else ()),
+        ("centre_cells", centre_cells),
+        ("centre_rw", centre_rw),
         ("priors", tuple(sorted(pri.items()))),
     )
     obs_out = obs.assign(cell=obs_cell, lead=obs_lead, y=y)
@@ -411,6 +454,7 @@ def build_did_model(
     ar1: bool = False,
     tier_year_shocks: bool = True,
     priors: Mapping[str, float] | None = None,
+    centring: str = "auto",
 ) -> tuple[Any, DidDesign]:
     """Build (never sample) the hierarchical DID model; returns ``(pm.Model, DidDesign)``."""
     design = did_design(
@@ -421,6 +465,7 @@ def build_did_model(
         ar1=ar1,
         tier_year_shocks=tier_year_shocks,
         priors=priors,
+        centring=centring,
     )
     return model_from_design(design), design
 
@@ -500,13 +545,24 @@ def model_from_design(design: DidDesign) -> Any:
 
         # ---- ATT array
         if att_prior == "hierarchical":
-            th0 = pm.Normal("th0", 0.0, pri["th0"])
-            theta = pt.stack([th0]) if n_events(design) == 1 else None
-            if theta is None:
+            if design.option("centre_rw"):
+                # centred random walk (see choose_centring): the steps themselves are sampled,
+                # d ~ N(0, s_th), not s_th * rw. (pm.GaussianRandomWalk samples theta directly
+                # and mixed as well on W3, but its logp trips a PyTensor rewrite, an int8
+                # overflow in local_subtensor_merge_slice, that prints a traceback per compile.)
+                th0 = pm.Normal("th0", 0.0, pri["th0"])
                 s_th = _group_scale("s_th", pri, len(design.events) - 1)
-                rw = pm.Normal("rw", 0.0, 1.0, dims="step")
-                theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
-            theta = pm.Deterministic("theta", theta, dims="event")
+                steps = pm.Normal("d_theta", 0.0, s_th, dims="step")
+                theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
+                theta = pm.Deterministic("theta", theta, dims="event")
+            else:
+                th0 = pm.Normal("th0", 0.0, pri["th0"])
+                theta = pt.stack([th0]) if n_events(design) == 1 else None
+                if theta is None:
+                    s_th = _group_scale("s_th", pri, len(design.events) - 1)
+                    rw = pm.Normal("rw", 0.0, 1.0, dims="step")
+                    theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
+                theta = pm.Deterministic("theta", theta, dims="event")
             tau = theta[cells["e_idx"].to_numpy()]
             if len(design.cohorts) > 1:
                 s_phi = _group_scale("s_phi", pri, _n_groups(design.obs, "cohort"))
@@ -526,8 +582,11 @@ def model_from_design(design: DidDesign) -> Any:
                 psi = pm.Deterministic("psi", pt.dot(basis, z_psi), dims="tier")
                 tau = tau + psi[cells["k_idx"].to_numpy()]
             s_c = pm.HalfNormal("s_c", pri["s_c"])
-            u_c = pm.Normal("u_c", 0.0, 1.0, dims="cell")
-            tau = pm.Deterministic("tau", tau + s_c * u_c, dims="cell")
+            if design.option("centre_cells"):  # the cells are pinned by the data (choose_centring)
+                tau = pm.Normal("tau", tau, s_c, dims="cell")
+            else:
+                u_c = pm.Normal("u_c", 0.0, 1.0, dims="cell")
+                tau = pm.Deterministic("tau", tau + s_c * u_c, dims="cell")
         elif att_prior == "independent":
             tau = pm.Normal("tau", 0.0, pri["tau_indep"], dims="cell")
         else:
@@ -563,9 +622,6 @@ def model_from_design(design: DidDesign) -> Any:
         else:
             pm.Normal("y", mu=mu_y, sigma=sd, observed=y_d, dims="obs")
     return model
-
-
-MIN_GROUPS_LEARNT_SCALE = 5
 
 
 def _n_groups(obs: pd.DataFrame, by: str) -> int:
@@ -633,6 +689,7 @@ def fit_did(
     ar1: bool = False,
     tier_year_shocks: bool = True,
     priors: Mapping[str, float] | None = None,
+    centring: str = "auto",
     derived: Any = None,
     retry: bool = True,
     reuse: bool = False,
@@ -657,6 +714,7 @@ def fit_did(
         ar1=ar1,
         tier_year_shocks=tier_year_shocks,
         priors=priors,
+        centring=centring,
     )
     key = design.key()
     memo = (key, _digest(design.data()), settings, retry, extend, derived is not None)
