@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "overlay_figure",
+    "prior_predictive_draws",
     "predictive_figure",
     "prior_predictive_figure",
     "posterior_predictive_figure",
@@ -80,6 +82,42 @@ def predictive_figure(
     kind = "prior" if group.startswith("prior") else "posterior"
     ax.set_title(title or f"{kind} predictive check: {var}")
     ax.set_xlabel(var)
+    ax.set_ylabel("density")
+    fig.tight_layout()
+    return fig
+
+
+def prior_predictive_draws(model: Any, *, var: str = "y", draws: int = 100, seed: int = 0) -> Any:
+    """``draws`` x obs replicates of the observed variable ``var`` from the model's prior
+    (``pm.sample_prior_predictive``: forward sampling, no MCMC)."""
+    import pymc as pm
+
+    with model:
+        prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=[var])
+    sims = np.asarray(prior["prior_predictive"][var].values, dtype=float)
+    return sims.reshape(-1, sims.shape[-1])
+
+
+def overlay_figure(
+    y: np.ndarray, reps: np.ndarray, *, kind: str, xlabel: str = "outcome", n_lines: int = 50
+) -> Any:
+    """Histogram densities of ``n_lines`` replicated data sets (rows of ``reps``) over the
+    observed ``y``: a prior or posterior predictive check (``kind``)."""
+    plt = _plt()
+    reps = np.asarray(reps, dtype=float)[:n_lines]
+    y = np.asarray(y, dtype=float)
+    lo, hi = np.nanquantile(np.concatenate([reps.ravel(), y]), [0.005, 0.995])
+    bins = np.linspace(lo, hi, 40)
+    centers = 0.5 * (bins[1:] + bins[:-1])
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for r in reps:
+        ax.plot(centers, np.histogram(r, bins=bins, density=True)[0], color="#4c72b0", alpha=0.15)
+    ax.plot(centers, np.histogram(y, bins=bins, density=True)[0], color="black", lw=2,
+            label="observed")  # fmt: skip
+    ax.plot([], [], color="#4c72b0", label=f"{kind} predictive ({len(reps)} data sets)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(f"{kind} predictive check")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     fig.tight_layout()
     return fig

@@ -219,3 +219,42 @@ def test_centring_rule_centres_data_pinned_cells_only():
     assert not did_design(_big_panel(), centring="noncentred").option("centre_cells")
     with pytest.raises(SpecError):
         did_design(_sim_panel()[0], centring="partial")
+
+
+def test_posterior_predictive_replicates_follow_the_draws_mean_and_sd():
+    """did.compare.posterior_predictive on a hand-made posterior (one draw per chain with known
+    unit, year and cell effects): the replicates' mean per city-year is alpha_i + gamma_t +
+    tau_cell (0 for untreated rows) and their sd sigma_k, within Monte Carlo error (closed
+    form: se of a mean of 4,000 N(mu, s) draws is s / 63)."""
+    import xarray as xr
+
+    from bayesres.did.compare import posterior_predictive
+
+    panel, _ = _sim_panel()
+    d = did_design(panel, tier_year_shocks=False, leads=0)
+    a = d.arrays
+    n_u, n_t, n_c, n_k = (
+        int(a["unit_idx"].max()) + 1, int(a["time_idx"].max()) + 1, len(d.cells),
+        int(a["obs_tier"].max()) + 1,
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    alpha, gamma = rng.normal(size=n_u), rng.normal(size=n_t)
+    tau, sigma = rng.normal(size=n_c), np.linspace(0.5, 1.5, n_k)
+    draws = 4000
+
+    def rep(v: np.ndarray, dim: str) -> xr.DataArray:
+        return xr.DataArray(np.broadcast_to(v, (draws, 1, len(v))).copy(),
+                            dims=("chain", "draw", dim))  # fmt: skip
+
+    post = xr.Dataset({
+        "alpha": rep(alpha, "unit"), "gamma": rep(gamma, "year"), "tau": rep(tau, "cell"),
+        "sigma": rep(sigma, "tier"),
+    })  # fmt: skip
+    tree = xr.DataTree.from_dict({"posterior": post})
+    y = posterior_predictive(tree, d, n=draws, seed=1)
+    cell = np.concatenate([tau, [0.0]])[a["obs_cell"]]
+    mu = alpha[a["unit_idx"]] + gamma[a["time_idx"]] + cell
+    sd = sigma[a["obs_tier"]]
+    assert y.shape == (draws, len(mu))
+    assert np.all(np.abs(y.mean(axis=0) - mu) < 5 * sd / np.sqrt(draws))
+    assert np.all(np.abs(y.std(axis=0, ddof=1) / sd - 1) < 0.1)

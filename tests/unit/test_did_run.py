@@ -126,7 +126,10 @@ def test_run_end_to_end_emits_every_contract_quantity(tmp_path):
     assert q["ATT_dynamic[-2]"]["bayesian"] is not None
     assert res.extra["placebo"]["draws"] == 20
     assert 0.0 <= res.extra["placebo"]["p_value"] <= 1.0
-    assert set(res.figures) >= {"event_study", "tier_forest", "placebo", "comparison"}
+    assert set(res.figures) >= {
+        "event_study", "tier_forest", "placebo", "comparison", "prior_predictive",
+        "posterior_predictive",
+    }  # fmt: skip
 
     out = res.save(tmp_path / "did")
     doc = json.loads((out / "results.json").read_text())

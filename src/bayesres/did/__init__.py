@@ -445,7 +445,30 @@ def run(
     from bayesres.did import plots
 
     result.figures = plots.figures(result, design=design, placebo=placebo_result)
+    result.figures.update(_predictive_figures(fitres.idata, design, seed=seed, notes=notes))
     return result
+
+
+def _predictive_figures(idata: Any, design: Any, *, seed: int, notes: list[str]) -> dict:
+    """Prior and posterior predictive checks of the standardised outcome y* (methods.md 3.8):
+    the prior by forward sampling the model rebuilt from the design, the posterior in numpy
+    from the draws (not for the AR(1) option, whose likelihood is conditional)."""
+    from bayesres import checks
+    from bayesres.did.bayes import model_from_design
+    from bayesres.did.compare import posterior_predictive
+
+    y = design.arrays["y_std"]
+    label = "outcome, standardised (y - mean) / sd"
+    prior = checks.prior_predictive_draws(model_from_design(design), seed=seed)
+    out = {"prior_predictive": lambda: checks.overlay_figure(y, prior, kind="prior", xlabel=label)}
+    if design.option("ar1"):
+        notes.append("No posterior predictive figure for the AR(1) likelihood (conditional).")
+        return out
+    post = posterior_predictive(idata, design, seed=seed)
+    out["posterior_predictive"] = lambda: checks.overlay_figure(
+        y, post, kind="posterior", xlabel=label
+    )
+    return out
 
 
 def _cell_table(idata: Any, design: Any, prob: float) -> pd.DataFrame:

@@ -21,7 +21,13 @@ import pandas as pd
 
 from bayesres.errors import SpecError
 
-__all__ = ["loo_table", "pointwise_loglik", "unit_loglik"]
+__all__ = [
+    "loo_table",
+    "pointwise_loglik",
+    "posterior_predictive",
+    "predictive_params",
+    "unit_loglik",
+]
 
 
 def _post(idata: Any) -> Any:
@@ -32,14 +38,12 @@ def _values(post: Any, name: str) -> np.ndarray:
     return np.asarray(post[name].values, float)
 
 
-def pointwise_loglik(idata: Any, design: Any) -> np.ndarray:
-    """log p(y*_it | draws) per (chain, draw, obs) on the standardised outcome."""
-    from scipy import stats
-
+def predictive_params(idata: Any, design: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(mu, sd, nu or None) of y*_it per (chain, draw, obs) from the posterior draws (numpy)."""
     if design.option("ar1"):
         raise SpecError(
-            "LOO for the AR(1) DID model is not supported",
-            hint="Compare the models without ar1 (the default).",
+            "pointwise predictions of the AR(1) DID model are not supported",
+            hint="Use the model without ar1 (the default).",
         )
     post, a = _post(idata), design.arrays
     u, t, k = a["unit_idx"], a["time_idx"], a["obs_tier"]
@@ -55,11 +59,32 @@ def pointwise_loglik(idata: Any, design: Any) -> np.ndarray:
         pi = np.concatenate([_values(post, "pi"), pad], axis=-1)
         mu = mu + pi[..., a["obs_lead"]]
     sd = _values(post, "sigma")[..., k]
-    y = a["y_std"]
-    if "nu" in post:
-        nu = _values(post, "nu")[..., None]
+    nu = _values(post, "nu")[..., None] if "nu" in post else None
+    return mu, sd, nu
+
+
+def pointwise_loglik(idata: Any, design: Any) -> np.ndarray:
+    """log p(y*_it | draws) per (chain, draw, obs) on the standardised outcome."""
+    from scipy import stats
+
+    mu, sd, nu = predictive_params(idata, design)
+    y = design.arrays["y_std"]
+    if nu is not None:
         return stats.t.logpdf(y, nu, loc=mu, scale=sd)
     return stats.norm.logpdf(y, loc=mu, scale=sd)
+
+
+def posterior_predictive(idata: Any, design: Any, *, n: int = 100, seed: int = 0) -> np.ndarray:
+    """``n`` replicated data sets of y*_it (draws x obs), one posterior draw each."""
+    mu, sd, nu = predictive_params(idata, design)
+    mu, sd = mu.reshape(-1, mu.shape[-1]), sd.reshape(-1, sd.shape[-1])
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(mu.shape[0], size=min(n, mu.shape[0]), replace=False)
+    if nu is not None:
+        eps = rng.standard_t(nu.reshape(-1, 1)[pick], size=(len(pick), mu.shape[1]))
+    else:
+        eps = rng.standard_normal((len(pick), mu.shape[1]))
+    return mu[pick] + sd[pick] * eps
 
 
 def unit_loglik(idata: Any, design: Any) -> Any:

@@ -431,6 +431,14 @@ def run(
     main_idata = fits[main][1].idata
     y_rep = _ppc_draws(main_idata, tdata, seed)
     figures["ppc"] = lambda: plots.ppc(tdata.y, y_rep)
+    from bayesres import checks
+
+    prior_rep = checks.prior_predictive_draws(
+        bayes.build_model(tdata, variant=main, likelihood=likelihood, priors=priors), seed=seed
+    )
+    figures["prior_predictive"] = lambda: checks.overlay_figure(
+        tdata.y, prior_rep, kind="prior", xlabel="outcome"
+    )
     if has_tiers:
         hier_t = estimates[estimates["method"].str.contains("hierarchical")]
         freq_t = frequentist[frequentist["quantity"].str.startswith("slope[")]
