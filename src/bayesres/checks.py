@@ -90,10 +90,18 @@ def predictive_figure(
 def prior_predictive_draws(model: Any, *, var: str = "y", draws: int = 100, seed: int = 0) -> Any:
     """``draws`` x obs replicates of the observed variable ``var`` from the model's prior
     (``pm.sample_prior_predictive``: forward sampling, no MCMC)."""
+    import logging
+
     import pymc as pm
 
-    with model:
-        prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=[var])
+    log = logging.getLogger("pymc.sampling.forward")  # its INFO "Sampling: [...]" line
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        with model:
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=[var])
+    finally:
+        log.setLevel(level)
     sims = np.asarray(prior["prior_predictive"][var].values, dtype=float)
     return sims.reshape(-1, sims.shape[-1])
 
