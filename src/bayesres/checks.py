@@ -52,38 +52,19 @@ def predictive_figure(
     seed: int = 0,
     title: str | None = None,
 ) -> Any:
-    """Overlay ``n_lines`` predictive replicates of ``var`` on the observed distribution.
-
-    Each replicate is one (chain, draw) of ``group``; the observed values come from
-    ``observed_data``. Returns the matplotlib Figure.
-    """
-    plt = _plt()
+    """:func:`overlay_figure` of ``n_lines`` random (chain, draw) replicates of ``var`` in
+    ``group`` over ``observed_data``. Returns the matplotlib Figure."""
     sims = _group_values(idata, group, var)
     sims = sims.reshape(-1, int(np.prod(sims.shape[2:])) if sims.ndim > 2 else 1)
-    obs = (
-        np.asarray(idata["observed_data"][var].values, dtype=float).ravel()
-        if "observed_data" in idata.children and var in idata["observed_data"]
-        else None
-    )
+    if "observed_data" not in idata.children or var not in idata["observed_data"]:
+        raise ValueError(f"the DataTree has no observed {var!r} to compare with")
+    obs = np.asarray(idata["observed_data"][var].values, dtype=float).ravel()
     rng = np.random.default_rng(seed)
     pick = rng.choice(sims.shape[0], size=min(n_lines, sims.shape[0]), replace=False)
-    pool = np.concatenate([sims[pick].ravel(), obs if obs is not None else []])
-    lo, hi = np.nanquantile(pool, [0.005, 0.995])
-    bins = np.linspace(lo, hi, 30)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    centers = 0.5 * (bins[1:] + bins[:-1])
-    for i in pick:
-        h, _ = np.histogram(sims[i], bins=bins, density=True)
-        ax.plot(centers, h, color="#4c72b0", alpha=0.15, lw=1)
-    if obs is not None:
-        h, _ = np.histogram(obs, bins=bins, density=True)
-        ax.plot(centers, h, color="black", lw=2, label="observed")
-        ax.legend(frameon=False)
     kind = "prior" if group.startswith("prior") else "posterior"
-    ax.set_title(title or f"{kind} predictive check: {var}")
-    ax.set_xlabel(var)
-    ax.set_ylabel("density")
-    fig.tight_layout()
+    fig = overlay_figure(obs, sims[pick], kind=kind, xlabel=var, n_lines=n_lines)
+    if title:
+        fig.axes[0].set_title(title)
     return fig
 
 
