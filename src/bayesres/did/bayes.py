@@ -545,24 +545,21 @@ def model_from_design(design: DidDesign) -> Any:
 
         # ---- ATT array
         if att_prior == "hierarchical":
-            if design.option("centre_rw"):
-                # centred random walk (see choose_centring): the steps themselves are sampled,
-                # d ~ N(0, s_th), not s_th * rw. (pm.GaussianRandomWalk samples theta directly
-                # and mixed as well on W3, but its logp trips a PyTensor rewrite, an int8
-                # overflow in local_subtensor_merge_slice, that prints a traceback per compile.)
-                th0 = pm.Normal("th0", 0.0, pri["th0"])
-                s_th = _group_scale("s_th", pri, len(design.events) - 1)
-                steps = pm.Normal("d_theta", 0.0, s_th, dims="step")
-                theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
-                theta = pm.Deterministic("theta", theta, dims="event")
+            th0 = pm.Normal("th0", 0.0, pri["th0"])
+            if n_events(design) == 1:
+                theta = pt.stack([th0])
             else:
-                th0 = pm.Normal("th0", 0.0, pri["th0"])
-                theta = pt.stack([th0]) if n_events(design) == 1 else None
-                if theta is None:
-                    s_th = _group_scale("s_th", pri, len(design.events) - 1)
-                    rw = pm.Normal("rw", 0.0, 1.0, dims="step")
-                    theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(s_th * rw)])
-                theta = pm.Deterministic("theta", theta, dims="event")
+                s_th = _group_scale("s_th", pri, len(design.events) - 1)
+                if design.option("centre_rw"):
+                    # centred walk (see choose_centring): the steps d ~ N(0, s_th) are sampled.
+                    # (pm.GaussianRandomWalk mixed as well on W3, but its logp trips a PyTensor
+                    # rewrite, an int8 overflow in local_subtensor_merge_slice, that prints a
+                    # traceback per compile.)
+                    steps = pm.Normal("d_theta", 0.0, s_th, dims="step")
+                else:
+                    steps = s_th * pm.Normal("rw", 0.0, 1.0, dims="step")
+                theta = th0 + pt.concatenate([pt.zeros(1), pt.cumsum(steps)])
+            theta = pm.Deterministic("theta", theta, dims="event")
             tau = theta[cells["e_idx"].to_numpy()]
             if len(design.cohorts) > 1:
                 s_phi = _group_scale("s_phi", pri, _n_groups(design.obs, "cohort"))
