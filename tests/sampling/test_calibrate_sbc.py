@@ -48,13 +48,18 @@ def test_centred_eight_schools_is_flagged(tmp_path):
     # pins theta and the posterior keeps the prior's funnel down to tau -> 0, which the centred
     # form cannot enter. Same ARGS and target_accept (0.95) as the non-centred test (80 sims,
     # 2 x 500 draws; about 0.2 s a fit after a ~15 s compile): measured 39 of 80 centred fits
-    # divergent (44 at 0.9), 0 of 80 non-centred. One divergent fit is enough to flag; >= 8
-    # (10 %) asserts that the flag comes from the geometry, not from one rare fit.
+    # divergent at the first attempt (44 at 0.9), 16 of 80 still divergent after the analyses'
+    # ladder (0.99), 0 of 80 non-centred. One divergent fit is enough to flag; >= 8 (10 %)
+    # asserts that the flag comes from the geometry, not from one rare fit.
     with pytest.warns(ConvergenceWarning, match="fits diverged"):
         table = run_sbc("eight_schools_centred", out=tmp_path, **ARGS)
     fits = table.attrs["fits"]
     assert fits["divergent_fits"] >= 8, fits
     assert fits["divergent_share"] == fits["divergent_fits"] / 80
+    # the ladder is reported, not hidden: every first-attempt divergence was sampled again, and
+    # the flagged fits are those the higher target_accept did not cure
+    assert fits["retried_fits"] == fits["first_attempt_divergent_fits"] > fits["divergent_fits"]
+    assert fits["first_attempt_divergences_total"] > fits["divergences_total"]
     assert not table["passed"].any()
     on_disk = pd.read_csv(tmp_path / "sbc.csv")
     assert list(on_disk.columns) == SBC_COLUMNS and not on_disk["passed"].any()

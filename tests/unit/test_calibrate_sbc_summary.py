@@ -69,3 +69,22 @@ def test_one_divergent_fit_fails_every_quantity_but_keeps_p_values():
     assert not flagged["passed"].any()
     assert np.array_equal(flagged["p_value"], table["p_value"])
     assert table["passed"].all()  # the input is not modified
+
+
+def test_ladder_fits_are_judged_by_the_accepted_fit_and_the_first_attempt_is_reported():
+    frame = _records([0, 0, 2, 0])
+    frame["divergences_first"] = [0, 5, 7, 0]  # sims 1 and 2 diverged at the first attempt
+    frame["attempts"] = [1, 2, 2, 1]
+    s = fit_summary(frame)
+    assert s["divergent_fits"] == 1 and s["divergences_total"] == 2  # sim 2 still diverged
+    assert s["first_attempt_divergent_fits"] == 2
+    assert s["first_attempt_divergences_total"] == 12
+    assert s["retried_fits"] == 2
+    assert s["verdict_fits"] == "flagged"
+    frame["divergences"] = 0
+    assert fit_summary(frame)["verdict_fits"] == "ok"
+
+
+def test_records_without_ladder_columns_count_their_final_fit():
+    s = fit_summary(_records([0, 3, 0]))  # stores written before the ladder columns existed
+    assert s["first_attempt_divergent_fits"] == 1 and s["retried_fits"] == 0

@@ -21,19 +21,23 @@ that a calibrated model passes as a whole with probability >= 1 - alpha.
 Divergent fits. SBC's argument needs exact posterior draws; a fit with divergent transitions
 comes from a sampler that could not explore part of the posterior (Betancourt 2016, the funnel
 of the centred eight schools), so its ranks are not evidence either way, and uniform ranks can
-hide a biased sampler when the unexplored region is rare under the prior. ``run_sbc`` therefore
-counts the fits with at least one post-warmup divergence (``fit_summary``) and, when any fit of
-the study diverged, marks every quantity as not passed (the p-values are kept: they still show
-the uniformity test), warns (``ConvergenceWarning``) and writes the verdict "flagged" to
-``sbc_summary.json``. The threshold is zero, as the diagnostics gate is zero divergences
-(methods.md section 4): one divergent fit is one rank drawn from a sampler known to be biased.
-Fits are not retried at a higher target_accept (the analyses' divergence ladder): SBC reports
-how often the sampler, at the analysis's starting settings, fails on data the prior generates,
-which a ladder would hide.
+hide a biased sampler when the unexplored region is rare under the prior. Each simulation is
+fitted as the analyses fit a data set (``retry=True``, the default): at the model's starting
+target_accept, and again at the next rungs of ``TARGET_ACCEPT_LADDER`` (0.99) when that fit
+diverged. The ladder changes the step size, not the target, so the ranks of the accepted fit
+still test the posterior. ``run_sbc`` counts the simulations whose final fit still has a
+post-warmup divergence (``fit_summary``) and, when any has, marks every quantity as not passed
+(the p-values are kept: they still show the uniformity test), warns (``ConvergenceWarning``)
+and writes the verdict "flagged" to ``sbc_summary.json``. The threshold is zero, as the
+diagnostics gate is zero divergences (methods.md section 4): one divergent fit is one rank drawn
+from a sampler known to be biased. How often the first attempt diverged is reported beside it
+(``first_attempt_divergent_fits``), so the ladder hides nothing; ``retry=False`` (``--no-retry``)
+judges the first attempt alone, as sessions 2-3 did.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -44,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from bayesres.calibrate.models import CalibrationModel, built_model, get_model
+from bayesres.config import TARGET_ACCEPT_LADDER
 
 __all__ = [
     "fit_summary",
@@ -145,8 +150,11 @@ def uniformity_table(
 def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
     """Per-study fit health from the replication records (``divergences``, ``seconds``, ...).
 
-    ``divergent_fits``: simulations whose fit had at least one post-warmup divergence;
+    ``divergent_fits``: simulations whose accepted fit had at least one post-warmup divergence;
     ``divergent_share`` their share; ``verdict_fits``: "ok" or "flagged";
+    ``first_attempt_divergent_fits``: simulations whose first attempt diverged (sampled again up
+    the target_accept ladder when the study retries; records without the column count their
+    final fit), ``retried_fits`` those sampled more than once;
     ``ess_quantities_median``: the median over simulations of each checked quantity's bulk ESS;
     ``rhat_gt_1_1_fits``: fits whose worst R-hat exceeds 1.1 (reported, not flagged: SBC's short
     chains miss the 1.01 gate routinely, but 1.1 is a fit that did not mix at all).
@@ -154,6 +162,8 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
     n = len(records)
     div = records["divergences"].to_numpy(int) if n else np.zeros(0, int)
     n_div = int(np.sum(div > 0))
+    first = records["divergences_first"].to_numpy(int) if "divergences_first" in records else div
+    attempts = records["attempts"].to_numpy(int) if "attempts" in records else np.ones(n, int)
 
     def _stat(col: str, fn: Any) -> float:
         if not n or col not in records:
@@ -166,6 +176,9 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
         "divergent_share": n_div / n if n else math.nan,
         "divergences_total": int(div.sum()),
         "divergences_max": int(div.max()) if n else 0,
+        "first_attempt_divergent_fits": int(np.sum(first > 0)),
+        "first_attempt_divergences_total": int(first.sum()),
+        "retried_fits": int(np.sum(attempts > 1)),
         "ess_min_median": _stat("ess_min", np.nanmedian),
         "ess_min_min": _stat("ess_min", np.nanmin),
         "seconds_mean": _stat("seconds", np.mean),
@@ -214,9 +227,14 @@ def sbc_replication(
     draws: int,
     tune: int,
     chains: int = 1,
+    retry: bool = True,
 ) -> dict[str, Any]:
     """One SBC simulation: a flat record ``{sim, rank[q]..., ess[q]..., ess_min, r_hat_max,
-    divergences, seconds}``.
+    divergences, divergences_first, attempts, target_accept, seconds}``.
+
+    ``divergences`` are those of the accepted fit, ``divergences_first`` those of the first
+    attempt at the model's target_accept; with ``retry`` a divergent first attempt is sampled
+    again up the analyses' target_accept ladder (same seed), see the module docstring.
 
     The checked quantities are computed for every posterior draw, then thinned to ``n_ranks - 1``
     draws spread over the chains (for quantities that are functions of one draw this is the
@@ -252,6 +270,20 @@ def sbc_replication(
         retry=False,
         gate_vars=cm.variables(),
     )
+    first = int(res.report.divergences)
+    if retry and first:
+        higher = [t for t in TARGET_ACCEPT_LADDER if t > cm.target_accept]
+        if higher:
+            again = fit(
+                built_model(cm),
+                settings=dataclasses.replace(settings, target_accept=higher[0]),
+                key=cm.compile_key,
+                data=data,
+                retry=True,
+                gate_vars=cm.variables(),
+            )
+            again.attempts += res.attempts
+            res = again
     n_keep = n_ranks - 1
     post, n_chain, n_draw = _posterior_flat(res.idata, cm.variables())
     q_true = cm.quantities(params, data)
@@ -272,6 +304,9 @@ def sbc_replication(
     rec["ess_min"] = float(np.nanmin(ess)) if ess else math.nan
     rec["r_hat_max"] = float(res.report.r_hat_max)
     rec["divergences"] = int(res.report.divergences)
+    rec["divergences_first"] = first
+    rec["attempts"] = int(res.attempts)
+    rec["target_accept"] = float(res.target_accept)
     rec["seconds"] = time.perf_counter() - t0
     return rec
 
@@ -304,6 +339,7 @@ def run_sbc(
     draws: int = 500,
     tune: int = 500,
     chains: int = 1,
+    retry: bool = True,
     scheduler: str | None = None,
     workers: int = 2,
     chunk: int = 5,
@@ -347,6 +383,7 @@ def run_sbc(
             "draws": draws,
             "tune": tune,
             "chains": chains,
+            "retry": retry,
         },
     )
     done = store.done()
@@ -362,6 +399,7 @@ def run_sbc(
             "draws": draws,
             "tune": tune,
             "chains": chains,
+            "retry": retry,
         },
         scheduler=scheduler,
         workers=workers,
@@ -385,6 +423,7 @@ def run_sbc(
         draws=draws,
         tune=tune,
         chains=chains,
+        retry=retry,
         target_accept=cm.target_accept,
         quantities=len(uniform),
         quantities_nonuniform=failed,
@@ -396,7 +435,8 @@ def run_sbc(
     if summary["divergent_fits"]:
         warnings.warn(
             f"SBC {cm.name}: {summary['divergent_fits']} of {summary['n_sims']} fits diverged "
-            f"({summary['divergent_share']:.0%}); ranks from divergent fits are not trustworthy, "
+            f"({summary['divergent_share']:.0%}{' after the target_accept ladder' if retry else ''}"
+            "); ranks from divergent fits are not trustworthy, "
             "so the study is flagged (every quantity marked not passed; p-values kept in "
             "sbc.csv, fit counts in sbc_summary.json)",
             ConvergenceWarning,

@@ -40,6 +40,12 @@ def sbc_cmd(
     draws: int = typer.Option(500, "--draws", help="Posterior draws per chain."),
     tune: int = typer.Option(500, "--tune", help="Tuning steps per chain."),
     chains: int = typer.Option(1, "--chains", help="Chains per fit."),
+    retry: bool = typer.Option(
+        True,
+        "--retry/--no-retry",
+        help="Sample a divergent fit again up the target_accept ladder, as the analyses do "
+        "(first-attempt divergences are reported either way).",
+    ),
     scheduler: str = _SCHED,
     workers: int = _WORKERS,
     max_new: int = _MAXNEW,
@@ -70,6 +76,7 @@ def sbc_cmd(
         draws=draws,
         tune=tune,
         chains=chains,
+        retry=retry,
         scheduler=scheduler,
         workers=workers,
         progress=progress and sys.stderr.isatty(),
