@@ -366,11 +366,9 @@ def did_design(
     else:
         qs, r_inv = np.zeros((len(df), 0)), np.zeros((0, 0))
 
-    # imputation averaging matrix: row c averages the treated observations of cell c
-    imp_w = np.zeros((n_cells, len(df)))
-    for c in range(n_cells):
-        rows = np.flatnonzero(obs_cell == c)
-        imp_w[c, rows] = 1.0 / rows.size
+    # treated observations per cell: tau_imp averages y* - m0 over them (a segment mean; a dense
+    # (cells x obs) averaging matrix was 80 MB and 10 M multiply-adds per draw on 3,000 x 20)
+    cell_nobs = np.bincount(obs_cell, minlength=n_cells + 1)[:n_cells].astype(float)
 
     # AR(1): previous observation of the same unit in the previous period (else no lag)
     prev_ok = np.r_[False, (u_idx[1:] == u_idx[:-1]) & (t[1:] - t[:-1] == 1)]
@@ -386,7 +384,7 @@ def did_design(
         "unit_coh": unit_coh,
         "obs_cell": obs_cell,
         "obs_lead": obs_lead,
-        "imp_w": imp_w,
+        "cell_nobs": cell_nobs,
     }
     if covs:
         arrays["X"] = qs
@@ -504,7 +502,7 @@ def model_from_design(design: DidDesign) -> Any:
         k_i = pm.Data("obs_tier", a["obs_tier"], dims="obs")
         ug = pm.Data("unit_coh", a["unit_coh"], dims="unit")
         c_i = pm.Data("obs_cell", a["obs_cell"], dims="obs")
-        imp_w = pm.Data("imp_w", a["imp_w"], dims=("cell", "obs"))
+        cell_nobs = pm.Data("cell_nobs", a["cell_nobs"], dims="cell")
 
         # ---- untreated outcome
         mu = pm.Normal("mu", 0.0, pri["mu"])
@@ -601,7 +599,8 @@ def model_from_design(design: DidDesign) -> Any:
                     "pi", s_pi * pm.Normal("z_pi", 0.0, 1.0, dims="lead"), dims="lead"
                 )
             mu_y = mu_y + pt.concatenate([pi, pt.zeros(1)])[l_i]
-        pm.Deterministic("tau_imp", pt.dot(imp_w, y_d - m0), dims="cell")
+        resid0 = pt.zeros(len(cells) + 1)[c_i].inc(y_d - m0)  # untreated rows land in the last
+        pm.Deterministic("tau_imp", resid0[: len(cells)] / cell_nobs, dims="cell")
 
         # ---- likelihood
         sigma = pm.HalfNormal("sigma", pri["sigma"], dims="tier")
