@@ -4,9 +4,9 @@
   errors, no covariates (the exact-equality setting of methods.md section 3.8): posterior means of
   the cells within 0.1 posterior sd of the BJS imputation cells of methods.md section 5.1.
 * simulate_staggered_panel, effects growing with event time and differing by cohort and tier:
-  the 95% interval of the simple ATT covers the stored truth in at least 17 of 20 seeds with
-  the settings `bayesres did` uses (the issue asks 18; see the test), and the z-scores are
-  calibrated (one compiled model, data swapped per seed).
+  the 95% interval of the simple ATT covers the stored truth in at least 18 of 20 seeds (the
+  issue's 90 %) with the settings `bayesres did` uses, and the z-scores are calibrated (one
+  compiled model, data swapped per seed); 100 seeds in docs/calibration/did_sim_coverage.md.
 * ecommerce_panel: the stored true tier effects (datasheet [true_parameters.att_by_tier]) inside
   Bonferroni-joint 95% intervals of ATT_tier (99% each, five tiers), the true simple ATT inside
   the 95% interval of ATT.
@@ -84,16 +84,13 @@ def test_simple_att_interval_covers_the_truth_in_20_seeds():
         lo, hi = _hdi(q["ATT"])
         covered += lo <= truth.att_simple <= hi
         z.append((np.mean(q["ATT"]) - truth.att_simple) / np.std(q["ATT"]))
-    # Issue 5 asks for >= 18 of 20 (90 %), a threshold a calibrated 95 % interval clears with
-    # probability 0.92 only (P(Bin(20, 0.95) >= 18)). Measured, same 20 data sets: 18 of 20 when
-    # the fits start at target_accept 0.9 (mean z -0.33, sd 1.20) and 17 of 20 with the shipped
-    # start 0.95 used here; the misses that do not move are seeds 1 and 2 (z = -2.5), where BJS
-    # is also ~1.9 se low, the third flips with the Monte Carlo noise of the interval's end.
-    # The check kept is the one a calibrated model passes with probability ~0.98
-    # (P(Bin(20, 0.95) >= 17)), plus the calibration of the z-scores: mean within +-0.67
-    # (3 se of a mean of 20 N(0, 1)) and sd < 1.38 (sqrt of the chi-square 99 % point for 19 df
-    # over 19).
-    assert covered >= 17, covered
+    # Issue 5: >= 18 of 20 (90 %). Measured on these 20 data sets: 18 (misses: seeds 101 and
+    # 102, z = -2.5 and -2.6, where BJS is also 1.8-1.9 se low). The same design over 100 seeds
+    # (docs/calibration/did_sim_coverage.md) covers 0.89 (MCSE 0.03) with mean z -0.44: prior
+    # shrinkage of effects ~3x the size the priors were set for, documented there. Plus the
+    # calibration of the z-scores: mean within +-0.67 (3 se of a mean of 20 N(0, 1)) and
+    # sd < 1.38 (sqrt of the chi-square 99 % point for 19 df over 19).
+    assert covered >= 18, covered
     assert abs(np.mean(z)) < 0.67 and np.std(z, ddof=1) < 1.38, z
     # one compiled model for all 20 seeds: the later fits only swap data (same structure key)
     assert len(keys) == 1
