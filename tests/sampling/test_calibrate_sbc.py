@@ -76,3 +76,20 @@ def test_misspecified_simulator_fails(tmp_path):
     # the uniformity test fails it, not the divergence flag (0 of 80 fits diverged, measured)
     assert table.attrs["fits"]["divergent_fits"] == 0
     assert json.loads((tmp_path / "sbc_summary.json").read_text())["verdict"] == "failed"
+
+
+def test_cli_prints_the_study_verdict(tmp_path):
+    from typer.testing import CliRunner
+
+    from bayesres.cli.calibrate import calibrate_app
+
+    args = ["sbc", "--model", "eight_schools_centred", "--sims", "20", "--seed", "11"]
+    args += ["--ranks", "40", "--draws", "500", "--tune", "400", "--chains", "2"]
+    args += ["--workers", "0", "--no-progress", "--out", str(tmp_path)]
+    with pytest.warns(ConvergenceWarning, match="fits diverged"):
+        res = CliRunner().invoke(calibrate_app, args)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "sbc_summary.json").read_text())
+    assert summary["verdict"] == "flagged"  # the first 20 of the 80 sims above: some diverge
+    line = f"SBC eight_schools_centred: FLAGGED ({summary['divergent_fits']} of 20 fits divergent)"
+    assert line in res.output

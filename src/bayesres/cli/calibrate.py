@@ -85,8 +85,14 @@ def sbc_cmd(
     if table is None:
         typer.echo(f"stopped after {max_new} new simulations; rerun with the same --out to resume")
         return
-    verdict = "passed" if bool(table["passed"].all()) else "FAILED"
-    typer.echo(f"SBC {model}: {verdict} ({int(table['passed'].sum())}/{len(table)} quantities)")
+    fits = table.attrs.get("fits", {})
+    verdict = fits.get("verdict") or ("passed" if bool(table["passed"].all()) else "failed")
+    detail = (
+        f"{fits['divergent_fits']} of {fits['n_sims']} fits divergent"
+        if verdict == "flagged"
+        else f"{int(table['passed'].sum())}/{len(table)} quantities uniform"
+    )
+    typer.echo(f"SBC {model}: {verdict.upper() if verdict != 'passed' else verdict} ({detail})")
     typer.echo(f"wrote {out / 'sbc.csv'} and {out / 'figures'}")
 
 
