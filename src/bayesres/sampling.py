@@ -55,6 +55,7 @@ class FitResult:
     seconds: dict[str, float] = field(default_factory=dict)
     target_accept: float = 0.9
     attempts: int = 1
+    divergences_first: int = 0  # the first attempt's, before the target_accept ladder
 
 
 def clear_compile_cache() -> None:
@@ -153,7 +154,12 @@ def fit(
         report = check_gates(idata, var_names=gate_vars, derived=extra)
         report.target_accept = ta
         result = FitResult(
-            idata=idata, report=report, seconds=seconds, target_accept=ta, attempts=attempt
+            idata=idata,
+            report=report,
+            seconds=seconds,
+            target_accept=ta,
+            attempts=attempt,
+            divergences_first=result.divergences_first if result else report.divergences,
         )
         if report.divergences == 0:
             break
@@ -177,6 +183,7 @@ def fit(
             seconds[k] = seconds.get(k, 0.0) + v
         again.seconds = seconds
         again.attempts = result.attempts + 1
+        again.divergences_first = result.divergences_first
         again.report.messages = list(again.report.messages)
         again.report.extended = True
         return again

@@ -51,6 +51,26 @@ def test_fit_retries_up_the_ladder_by_default(diverging):
     assert res.attempts == 3 and res.target_accept == 0.99
 
 
+def test_fit_keeps_the_first_attempts_divergences(monkeypatch):
+    # first attempt 5 divergences, second clean: the result is the second, the 5 are kept
+    counts = iter([5, 0])
+
+    def sample_once(model, *, settings, key, data, target_accept, seconds):
+        seconds["_compile_this"] = 0.0
+        return {"posterior": None}
+
+    def gates(idata, *, var_names=None, derived=None):
+        rep = GateReport(divergences=next(counts))
+        rep.passed = rep.divergences == 0
+        return rep
+
+    monkeypatch.setattr(sampling, "_sample_once", sample_once)
+    monkeypatch.setattr(sampling, "check_gates", gates)
+    res = sampling.fit(None, settings=SamplerSettings(target_accept=0.95), attach_data=False)
+    assert res.attempts == 2 and res.target_accept == 0.99
+    assert res.report.divergences == 0 and res.divergences_first == 5
+
+
 @pytest.mark.parametrize("start", [0.9, 0.95])
 def test_fit_without_retry_is_one_attempt_at_the_start(diverging, start):
     res = sampling.fit(

@@ -37,7 +37,6 @@ judges the first attempt alone, as sessions 2-3 did.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -48,7 +47,6 @@ import pandas as pd
 from scipy import stats
 
 from bayesres.calibrate.models import CalibrationModel, built_model, get_model
-from bayesres.config import TARGET_ACCEPT_LADDER
 
 __all__ = [
     "fit_summary",
@@ -267,23 +265,9 @@ def sbc_replication(
         settings=settings,
         key=cm.compile_key,
         data=data,
-        retry=False,
+        retry=retry,
         gate_vars=cm.variables(),
     )
-    first = int(res.report.divergences)
-    if retry and first:
-        higher = [t for t in TARGET_ACCEPT_LADDER if t > cm.target_accept]
-        if higher:
-            again = fit(
-                built_model(cm),
-                settings=dataclasses.replace(settings, target_accept=higher[0]),
-                key=cm.compile_key,
-                data=data,
-                retry=True,
-                gate_vars=cm.variables(),
-            )
-            again.attempts += res.attempts
-            res = again
     n_keep = n_ranks - 1
     post, n_chain, n_draw = _posterior_flat(res.idata, cm.variables())
     q_true = cm.quantities(params, data)
@@ -304,7 +288,7 @@ def sbc_replication(
     rec["ess_min"] = float(np.nanmin(ess)) if ess else math.nan
     rec["r_hat_max"] = float(res.report.r_hat_max)
     rec["divergences"] = int(res.report.divergences)
-    rec["divergences_first"] = first
+    rec["divergences_first"] = int(res.divergences_first)
     rec["attempts"] = int(res.attempts)
     rec["target_accept"] = float(res.target_accept)
     rec["seconds"] = time.perf_counter() - t0

@@ -85,8 +85,8 @@ def sbc_cmd(
     if table is None:
         typer.echo(f"stopped after {max_new} new simulations; rerun with the same --out to resume")
         return
-    fits = table.attrs.get("fits", {})
-    verdict = fits.get("verdict") or ("passed" if bool(table["passed"].all()) else "failed")
+    fits = table.attrs["fits"]
+    verdict = fits["verdict"]
     detail = (
         f"{fits['divergent_fits']} of {fits['n_sims']} fits divergent"
         if verdict == "flagged"
