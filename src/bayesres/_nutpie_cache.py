@@ -125,6 +125,8 @@ def compile_pymc_model(model: Any) -> Any:
         from pymc.initial_point import make_initial_point_fn
         from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
+        from bayesres._graph_cache import make_functions
+
         needed = (
             "_make_functions",
             "make_user_data",
@@ -148,12 +150,9 @@ def compile_pymc_model(model: Any) -> Any:
             return_transformed=True,
         )
     )
-    n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info, reparam = cp._make_functions(
-        model,
-        mode="NUMBA",
-        compute_grad=True,
-        join_expanded=True,
-        pymc_initial_point_fn=initial_point_fn,
+    # the rewritten PyTensor functions come from disk when this graph was compiled before
+    n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info, reparam = make_functions(
+        model, initial_point_fn
     )
 
     shared_data: dict[str, np.ndarray] = {}

@@ -5,7 +5,8 @@ nutpie through PyMC is the default sampler (measured fastest here, notes/perform
 nutpie's numba backend and reuses it (``with_data``) for refits: index draws, SBC and
 coverage replications. The compile itself is cached on disk across processes
 (``bayesres._nutpie_cache``: nutpie's C callbacks, which nutpie leaves uncacheable, are keyed on
-PyTensor's own graph key), so a second process loads instead of compiling. Numba fast-math is switched off so that the same seed gives the same
+PyTensor's own graph key; ``bayesres._graph_cache``: the rewritten PyTensor functions, keyed on
+the model's graph before rewriting), so a second process loads instead of compiling. Numba fast-math is switched off so that the same seed gives the same
 draws on a cold and a warm compile cache (notes/pymc6-arviz1.md pitfall P1).
 
 On divergences the fit is retried with target_accept 0.95, then 0.99, before giving up.

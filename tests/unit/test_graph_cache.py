@@ -1,0 +1,77 @@
+"""bayesres._graph_cache: nutpie's rewritten PyTensor functions stored and loaded by graph key.
+
+References: PyMC's own ``model.compile_logp`` / ``compile_dlogp`` (PyTensor's default compile
+path, not the functions under test), as in test_nutpie_cache.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayesres import _graph_cache as gc
+from bayesres._nutpie_cache import compile_pymc_model
+from nutpie_models import _call_logp, _data, _model, _reference
+
+
+def test_key_is_the_graph_not_the_data():
+    x, y, g = _data()
+    base = gc.graph_key(_model(x, y, g))
+    assert base is not None and len(base) == 64
+    assert gc.graph_key(_model(x, y, g)) == base  # rebuilt: same key
+    x2, y2, g2 = _data(seed=11)  # other values, same shapes: same graph, data swapped in
+    assert gc.graph_key(_model(x2, y2, g2)) == base
+    assert gc.graph_key(_model(*_data(n=25))) != base  # other shapes
+    assert gc.graph_key(_model(x, y, g, prior_sd=2.5)) != base  # other constant
+
+
+def test_scalar_ops_are_told_apart():
+    """Scalar Ops have no __props__; two graphs that differ only in one of them differ."""
+    import pymc as pm
+
+    def build(op):
+        with pm.Model() as m:
+            a = pm.Normal("a")
+            pm.Deterministic("d", op(a))
+        return m
+
+    import pytensor.tensor as pt
+
+    assert gc.graph_key(build(pt.exp)) != gc.graph_key(build(pt.log1p))
+    assert gc.graph_key(build(pt.exp)) == gc.graph_key(build(pt.exp))
+
+
+def test_stored_functions_serve_another_models_data(tmp_path, monkeypatch):
+    """First compile stores the rewritten functions; a model with the same graph and other data
+    loads them (a hit), and its log density and gradient are PyMC's for *its* data."""
+    monkeypatch.setattr(gc, "cache_root", lambda: tmp_path)
+    monkeypatch.setattr(gc, "stats", {"hits": 0, "misses": 0, "uncacheable": 0})
+    x, y, g = _data()
+    compile_pymc_model(_model(x, y, g))
+    assert gc.stats == {"hits": 0, "misses": 1, "uncacheable": 0}
+    assert len(list(tmp_path.glob("*.pkl"))) == 1
+    x2, y2, g2 = _data(seed=11)
+    m2 = _model(x2, y2, g2)
+    c2 = compile_pymc_model(m2)
+    assert gc.stats["hits"] == 1
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        p = rng.normal(size=c2.n_dim)
+        got_lp, got_grad = _call_logp(c2, p)
+        ref_lp, ref_grad = _reference(m2, c2, p)
+        assert got_lp == pytest.approx(ref_lp, rel=1e-12, abs=1e-10)
+        np.testing.assert_allclose(got_grad, ref_grad, rtol=1e-10, atol=1e-10)
+    start = c2.initial_point_func(0) if hasattr(c2, "initial_point_func") else None
+    if start is not None:
+        assert np.shape(start) == (c2.n_dim,)
+
+
+def test_damaged_entry_is_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setattr(gc, "cache_root", lambda: tmp_path)
+    x, y, g = _data()
+    m = _model(x, y, g)
+    (tmp_path / f"{gc.graph_key(m)}.pkl").write_bytes(b"not a pickle")
+    monkeypatch.setattr(gc, "stats", {"hits": 0, "misses": 0, "uncacheable": 0})
+    c = compile_pymc_model(m)
+    assert gc.stats["misses"] == 1
+    p = np.random.default_rng(0).normal(size=c.n_dim)
+    assert _call_logp(c, p)[0] == pytest.approx(_reference(m, c, p)[0], rel=1e-12)
