@@ -88,3 +88,20 @@ def test_ladder_fits_are_judged_by_the_accepted_fit_and_the_first_attempt_is_rep
 def test_records_without_ladder_columns_count_their_final_fit():
     s = fit_summary(_records([0, 3, 0]))  # stores written before the ladder columns existed
     assert s["first_attempt_divergent_fits"] == 1 and s["retried_fits"] == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "given", "expected"),
+    [("did_hier_ecommerce", None, 1000), ("eight_schools", None, 500), ("did_hier", 400, 400)],
+)
+def test_tuning_length_defaults_to_the_models(tmp_path, model, given, expected):
+    """Without --tune a study tunes as its model says (the DID adapters as bayesres did, 1,000
+    steps); an explicit value wins. The study identity records it, so a resumed study with
+    another tuning length is refused rather than mixed. max_new=0 fits nothing."""
+    import json
+
+    from bayesres.calibrate import run_sbc
+
+    out = tmp_path / model
+    assert run_sbc(model, sims=2, out=out, tune=given, workers=0, max_new=0) is None
+    assert json.loads((out / "study.json").read_text())["tune"] == expected

@@ -321,7 +321,7 @@ def run_sbc(
     seed: int = 0,
     n_ranks: int = 100,
     draws: int = 500,
-    tune: int = 500,
+    tune: int | None = None,
     chains: int = 1,
     retry: bool = True,
     scheduler: str | None = None,
@@ -348,6 +348,8 @@ def run_sbc(
     from bayesres.io import atomic_write_csv, atomic_write_json
 
     cm = get_model(model)
+    if tune is None:  # the model's own tuning length (the analysis'; CalibrationModel.tune)
+        tune = cm.tune
     out = Path(out)
     n_keep = n_ranks - 1
     if draws * chains < n_keep:

@@ -38,7 +38,12 @@ def sbc_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed, the same ranks."),
     ranks: int = typer.Option(100, "--ranks", help="Rank values L + 1 (L thinned draws)."),
     draws: int = typer.Option(500, "--draws", help="Posterior draws per chain."),
-    tune: int = typer.Option(500, "--tune", help="Tuning steps per chain."),
+    tune: int = typer.Option(
+        None,
+        "--tune",
+        help="Tuning steps per chain (default: the model's; 1,000 for the DID models, as "
+        "bayesres did, 500 for the others).",
+    ),
     chains: int = typer.Option(1, "--chains", help="Chains per fit."),
     retry: bool = typer.Option(
         True,
