@@ -177,8 +177,8 @@ def _load(path: Path, model: Any) -> tuple | None:
         return None
     if not (isinstance(entry, tuple) and len(entry) == 6):
         return None
-    n_dim, n_expanded, logp_pt, expand_pt, shape_info, reparam = entry
-    if not _rebind((logp_pt, expand_pt), model):
+    fns = entry[2:4]  # None when PyTensor's config.unpickle_function is off
+    if not all(hasattr(f, "get_shared") for f in fns) or not _rebind(fns, model):
         return None
     return entry
 

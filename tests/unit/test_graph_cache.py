@@ -75,3 +75,20 @@ def test_damaged_entry_is_a_miss(tmp_path, monkeypatch):
     assert gc.stats["misses"] == 1
     p = np.random.default_rng(0).normal(size=c.n_dim)
     assert _call_logp(c, p)[0] == pytest.approx(_reference(m, c, p)[0], rel=1e-12)
+
+
+def test_unpickling_switched_off_is_a_miss(tmp_path, monkeypatch):
+    """With PyTensor's unpickle_function off, a stored entry loads as (…, None, None, …): the
+    model compiles as before instead of failing."""
+    import pytensor
+
+    monkeypatch.setattr(gc, "cache_root", lambda: tmp_path)
+    x, y, g = _data()
+    compile_pymc_model(_model(x, y, g))
+    monkeypatch.setattr(pytensor.config, "unpickle_function", False)
+    monkeypatch.setattr(gc, "stats", {"hits": 0, "misses": 0, "uncacheable": 0})
+    m = _model(x, y, g)
+    c = compile_pymc_model(m)
+    assert gc.stats == {"hits": 0, "misses": 1, "uncacheable": 0}
+    p = np.random.default_rng(2).normal(size=c.n_dim)
+    assert _call_logp(c, p)[0] == pytest.approx(_reference(m, c, p)[0], rel=1e-12)
