@@ -85,6 +85,14 @@ def _canon(x: Any, depth: int = 0) -> Any:
     return (type(x).__module__, type(x).__qualname__, text)
 
 
+def _type(t: Any) -> Any:
+    """A Type's description; singleton types whose repr is the default one (NoneTypeT) by class."""
+    text = repr(t)
+    if " at 0x" in text:
+        return _canon(t) if hasattr(type(t), "__props__") else _canon(type(t))
+    return text
+
+
 def graph_key(model: Any, logp: Any = None) -> str | None:
     """The disk key of ``model``'s nutpie functions (module docstring); None when uncacheable."""
     import nutpie
@@ -103,12 +111,14 @@ def graph_key(model: Any, logp: Any = None) -> str | None:
     def root(v: Any) -> int:
         if v not in ids:
             if isinstance(v, Constant):
-                data = np.asarray(v.data)
-                tag: tuple = ("const", repr(v.type), _canon(data))
+                data = v.data
+                if isinstance(data, np.ndarray) and data.dtype == object:
+                    data = data.tolist()  # object arrays hash as pointers; their items do not
+                tag: tuple = ("const", _type(v.type), _canon(data))
             elif isinstance(v, SharedVariable):
-                tag = ("shared", v.name, repr(v.type), np.shape(v.get_value(borrow=True)))
+                tag = ("shared", v.name, _type(v.type), np.shape(v.get_value(borrow=True)))
             else:
-                tag = ("input", v.name, repr(v.type))
+                tag = ("input", v.name, _type(v.type))
             ids[v] = len(ids)
             h.update(repr((ids[v], tag)).encode())
         return ids[v]
@@ -116,7 +126,7 @@ def graph_key(model: Any, logp: Any = None) -> str | None:
     try:
         for node in toposort(outputs):
             ins = [ids[i] if i in ids else root(i) for i in node.inputs]
-            h.update(repr((_canon(node.op), ins, [repr(o.type) for o in node.outputs])).encode())
+            h.update(repr((_canon(node.op), ins, [_type(o.type) for o in node.outputs])).encode())
             for o in node.outputs:
                 ids[o] = len(ids)
         tail = [ids[o] if o in ids else root(o) for o in outputs]

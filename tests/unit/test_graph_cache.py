@@ -92,3 +92,37 @@ def test_unpickling_switched_off_is_a_miss(tmp_path, monkeypatch):
     assert gc.stats == {"hits": 0, "misses": 1, "uncacheable": 0}
     p = np.random.default_rng(2).normal(size=c.n_dim)
     assert _call_logp(c, p)[0] == pytest.approx(_reference(m, c, p)[0], rel=1e-12)
+
+
+_KEY_PROBE = """
+import warnings
+warnings.simplefilter("ignore")
+import bayesres
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from bayesres._graph_cache import graph_key
+with pm.Model() as m:
+    x = pm.Data("x", np.ones((2, 3)))  # static shape (None, None)
+    w = pt.specify_shape(x, (None, 3))  # a None in the shape: a NoneConst in the graph
+    z = pm.Normal("z", 0, 1)
+    pm.Normal("y", z * w.sum(), 1, observed=np.array(0.3))
+print(graph_key(m))
+"""
+
+
+def test_key_is_the_same_in_another_process(tmp_path):
+    """Keys must not depend on object addresses: a graph with a NoneConst (whose type has the
+    default repr, with an address) gave each process its own key, so every warm run missed."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BAYESRES_CACHE_DIR": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", _KEY_PROBE], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(keys) == 1 and len(keys.pop()) == 64
