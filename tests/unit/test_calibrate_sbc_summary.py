@@ -92,11 +92,10 @@ def test_records_without_ladder_columns_count_their_final_fit():
 
 @pytest.mark.parametrize(
     ("model", "given", "expected"),
-    [("did_hier_ecommerce", None, 1000), ("eight_schools", None, 500), ("did_hier", 400, 400)],
+    [("did_hier_ecommerce", None, 1000), ("eight_schools", None, 1000), ("did_hier", 400, 400)],
 )
 def test_tuning_length_defaults_to_the_models(tmp_path, model, given, expected):
-    """Without --tune a study tunes as its model says (the DID adapters as bayesres did, 1,000
-    steps); an explicit value wins. The study identity records it, so a resumed study with
+    """Without --tune a study tunes as the analyses do (1,000 steps); an explicit value wins. The study identity records it, so a resumed study with
     another tuning length is refused rather than mixed. max_new=0 fits nothing."""
     import json
 

@@ -77,7 +77,7 @@ DID_DATASETS: dict[str, tuple[str, str]] = {
 LEADS = 4  # bayesres did's default (models/did_003.toml)
 TARGET_ACCEPT = 0.95  # bayesres did starts here (every fit at 0.9 diverged, did/__init__.py)
 # bayesres did tunes for 1,000 steps (SamplerSettings); SBC at 400 left 7 of 150 ecommerce fits
-# divergent after the ladder, at 1,000 none (docs/calibration/sbc_did_hier_ecommerce.md)
+# divergent after the ladder, at 1,000 one (docs/calibration/sbc_did_hier_ecommerce.md)
 TUNE = 1000
 
 # the documented default priors (did/bayes.py module docstring), standardised scale

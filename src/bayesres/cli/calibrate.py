@@ -41,8 +41,7 @@ def sbc_cmd(
     tune: int = typer.Option(
         None,
         "--tune",
-        help="Tuning steps per chain (default: the model's; 1,000 for the DID models, as "
-        "bayesres did, 500 for the others).",
+        help="Tuning steps per chain (default: the model's, 1,000, as the analyses tune).",
     ),
     chains: int = typer.Option(1, "--chains", help="Chains per fit."),
     retry: bool = typer.Option(
