@@ -69,3 +69,16 @@ def _reference(model, compiled, point: np.ndarray) -> tuple[float, np.ndarray]:
         pieces[v.name] = dlogp[offset : offset + size]
         offset += size
     return float(logp), np.concatenate([pieces[n] for n in names])
+
+
+def assert_matches_pymc(model, compiled, *, points: int = 3, seed: int = 0) -> None:
+    """The compiled log density and gradient equal PyMC's at random unconstrained points."""
+    import pytest
+
+    rng = np.random.default_rng(seed)
+    for _ in range(points):
+        p = rng.normal(size=compiled.n_dim)
+        got_lp, got_grad = _call_logp(compiled, p)
+        ref_lp, ref_grad = _reference(model, compiled, p)
+        assert got_lp == pytest.approx(ref_lp, rel=1e-12, abs=1e-10)
+        np.testing.assert_allclose(got_grad, ref_grad, rtol=1e-10, atol=1e-10)

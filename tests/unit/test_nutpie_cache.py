@@ -18,20 +18,14 @@ import pytest
 
 # bayesres before PyMC (imported inside _model): the compile-cache directory and fast-math off
 from bayesres._nutpie_cache import compile_pymc_model
-from nutpie_models import _call_logp, _data, _model, _reference
+from nutpie_models import _call_logp, _data, _model, _reference, assert_matches_pymc
 
 
 def test_logp_and_gradient_match_pymc():
     x, y, g = _data()
     m = _model(x, y, g)
     compiled = compile_pymc_model(m)
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        p = rng.normal(size=compiled.n_dim)
-        got_lp, got_grad = _call_logp(compiled, p)
-        ref_lp, ref_grad = _reference(m, compiled, p)
-        assert got_lp == pytest.approx(ref_lp, rel=1e-12, abs=1e-10)
-        np.testing.assert_allclose(got_grad, ref_grad, rtol=1e-10, atol=1e-10)
+    assert_matches_pymc(m, compiled, points=5, seed=0)
 
 
 def test_with_data_swaps_the_data_the_callback_reads():
