@@ -9,14 +9,16 @@ again (numba loads its cached code), 0.7 s for the same model.
 
 The key is computed from the model's graphs *before* any rewriting, so it needs no caller to
 describe the model: every Apply node in topological order (the Op's class and its ``__props__``,
-recursively, and the node's output types), every constant (dtype, shape and a hash of its
-bytes), every shared variable and free input (name, type and the shape of its current value),
-the order of the free variables and of the stored ones, ``check_bounds``, the numba fast-math
-flag and the versions of PyTensor, PyMC, nutpie, numba and numpy. An Op without ``__props__``,
-or one whose description would differ between processes (a default ``repr`` with an address),
-makes the model uncacheable, and it compiles as before. Equal keys mean equal graphs in the
-sense PyTensor itself uses to merge Ops (type and props), so a key collision between different
-models would need two graphs PyTensor cannot tell apart.
+recursively; an Op without ``__props__``, such as a scalar Op, by its whole instance state; and
+the node's output types), every constant (dtype, shape and a hash of its bytes; object arrays by
+their items), every shared variable and free input (name, type and the shape of its current
+value), the order of the free variables and of the stored ones, ``check_bounds``, the numba
+fast-math flag and the versions of PyTensor, PyMC, nutpie, numba and numpy. Anything whose
+description would differ between processes (a default ``repr`` with an address; a Type with one
+is described by its class) or would not say what it does (a lambda or closure) makes the model
+uncacheable, and it compiles as before. Equal keys mean equal graphs in the sense PyTensor
+itself uses to merge Ops (type and props), so a key collision between different models would
+need two graphs PyTensor cannot tell apart.
 
 The data are not part of the key (only their shapes), nor of the entry: the functions are
 pickled with empty placeholders in their shared variables. After loading, every shared variable of
@@ -57,6 +59,8 @@ def _canon(x: Any, depth: int = 0) -> Any:
     if isinstance(x, np.generic):
         return (str(x.dtype), x.item())
     if isinstance(x, np.ndarray):
+        if x.dtype == object:  # its bytes are pointers; describe the items
+            return ("objects", x.shape, _canon(x.ravel().tolist(), depth + 1))
         return ("array", str(x.dtype), x.shape, hashlib.sha256(np.ascontiguousarray(x)).hexdigest())
     if isinstance(x, tuple | list):
         return tuple(_canon(v, depth + 1) for v in x)
@@ -78,6 +82,8 @@ def _canon(x: Any, depth: int = 0) -> Any:
     if isinstance(x, type):
         return ("class", x.__module__, x.__qualname__)
     if callable(x) and hasattr(x, "__qualname__"):
+        if "<" in x.__qualname__:  # a lambda or a closure: its name does not say what it does
+            raise _Uncacheable(f"{x.__qualname__} has no stable description")
         return ("callable", getattr(x, "__module__", ""), x.__qualname__)
     text = repr(x)
     if " at 0x" in text:
@@ -111,10 +117,7 @@ def graph_key(model: Any, logp: Any = None) -> str | None:
     def root(v: Any) -> int:
         if v not in ids:
             if isinstance(v, Constant):
-                data = v.data
-                if isinstance(data, np.ndarray) and data.dtype == object:
-                    data = data.tolist()  # object arrays hash as pointers; their items do not
-                tag: tuple = ("const", _type(v.type), _canon(data))
+                tag: tuple = ("const", _type(v.type), _canon(v.data))
             elif isinstance(v, SharedVariable):
                 tag = ("shared", v.name, _type(v.type), np.shape(v.get_value(borrow=True)))
             else:

@@ -118,3 +118,17 @@ def test_key_is_the_same_in_another_process(tmp_path):
         for _ in range(2)
     }
     assert len(keys) == 1 and len(keys.pop()) == 64
+
+
+def test_descriptions_that_would_collide_or_drift_are_refused():
+    """Two closures share a qualname but not a behaviour, and a default repr carries an address:
+    neither may describe an Op property (the model then compiles uncached)."""
+
+    def scaled(k):
+        return lambda v: k * v
+
+    for thing in (scaled(1.0), scaled(2.0), object()):
+        with pytest.raises(gc._Uncacheable):
+            gc._canon(thing)
+    objs = np.array([None, 1.5], dtype=object)  # object arrays by their items, not pointers
+    assert gc._canon(objs) == gc._canon(np.array([None, 1.5], dtype=object))
