@@ -76,9 +76,6 @@ DID_DATASETS: dict[str, tuple[str, str]] = {
 }
 LEADS = 4  # bayesres did's default (models/did_003.toml)
 TARGET_ACCEPT = 0.95  # bayesres did starts here (every fit at 0.9 diverged, did/__init__.py)
-# bayesres did tunes for 1,000 steps (SamplerSettings); SBC at 400 left 7 of 150 ecommerce fits
-# divergent after the ladder, at 1,000 one (docs/calibration/sbc_did_hier_ecommerce.md)
-TUNE = 1000
 
 # the documented default priors (did/bayes.py module docstring), standardised scale
 DOCUMENTED_PRIORS: dict[str, float] = {
@@ -358,13 +355,12 @@ def did_calibration_model(name: str) -> CalibrationModel:
     return CalibrationModel(
         name=name,
         description=f"shipped hierarchical DID (did.bayes, hierarchical ATT, leads {LEADS}, "
-        f"target_accept {TARGET_ACCEPT}, tune {TUNE}) on the {dataset} design, y* fixed-standardised",
+        f"target_accept {TARGET_ACCEPT}) on the {dataset} design, y* fixed-standardised",
         build=_builder(dataset),
         simulate=did_simulator(dataset),
         quantities=did_quantities(dataset, contrast),
         var_names=functools.partial(_var_names, dataset),
         target_accept=TARGET_ACCEPT,
-        tune=TUNE,
     )
 
 

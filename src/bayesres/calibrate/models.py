@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bayesres.config import SamplerSettings
 from bayesres.errors import SpecError
 
 __all__ = ["CalibrationModel", "get_model", "list_models", "register", "built_model"]
@@ -55,7 +56,7 @@ class CalibrationModel:
     key: str = field(default="")
     target_accept: float = 0.9
     adaptation: str = "diag"
-    tune: int = 1000  # SBC's default tuning length: the analyses' (SamplerSettings.tune)
+    tune: int = SamplerSettings.tune  # SBC's default tuning length: the analyses'
 
     @property
     def compile_key(self) -> str:
