@@ -99,8 +99,9 @@ def _type(t: Any) -> Any:
     return text
 
 
-def graph_key(model: Any, logp: Any = None) -> str | None:
+def graph_key(model: Any) -> str | None:
     """The disk key of ``model``'s nutpie functions (module docstring); None when uncacheable."""
+    import numba
     import nutpie
     import pymc
     import pytensor
@@ -110,7 +111,7 @@ def graph_key(model: Any, logp: Any = None) -> str | None:
 
     free = [model.rvs_to_values[rv] for rv in model.free_RVs]
     stored = list(model.unobserved_value_vars)
-    outputs = [model.logp() if logp is None else logp, *stored]
+    outputs = [model.logp(), *stored]
     h = hashlib.sha256()
     ids: dict[Any, int] = {}
 
@@ -150,18 +151,12 @@ def graph_key(model: Any, logp: Any = None) -> str | None:
                 pytensor.__version__,
                 pymc.__version__,
                 getattr(nutpie, "__version__", "?"),
-                _numba_version(),
+                numba.__version__,
                 np.__version__,
             )
         ).encode()
     )
     return h.hexdigest()
-
-
-def _numba_version() -> str:
-    import numba
-
-    return numba.__version__
 
 
 def cache_root() -> Path:
@@ -170,11 +165,16 @@ def cache_root() -> Path:
     return Path(pytensor.config.base_compiledir) / "bayesres_graphs"
 
 
+def _shared(fns: Any) -> list[Any]:
+    """The shared variables of the functions, each once, in order."""
+    return list(dict.fromkeys(v for f in fns for v in f.get_shared()))
+
+
 def _rebind(fns: tuple[Any, Any], model: Any) -> bool:
     """Give each shared variable of the loaded functions the model's current data."""
     from pytensor.compile.sharedvalue import SharedVariable
 
-    for var in {v: None for f in fns for v in f.get_shared()}:
+    for var in _shared(fns):
         mine = model.named_vars.get(var.name)
         if not isinstance(mine, SharedVariable) or mine.type != var.type:
             return False
@@ -199,7 +199,7 @@ def _load(path: Path, model: Any) -> tuple | None:
 def _store(path: Path, entry: tuple) -> None:
     """Pickle the functions with empty placeholders for the data (the cache keeps no user
     data; loading rebinds the model's), then restore the values."""
-    shared = list({v: None for f in entry[2:4] for v in f.get_shared()})
+    shared = _shared(entry[2:4])
     saved = [v.get_value(borrow=True) for v in shared]
     try:
         for v, val in zip(shared, saved, strict=True):
