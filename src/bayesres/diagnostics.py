@@ -35,6 +35,7 @@ class GateReport:
     target_accept: float | None = None
     n_draws: int = 0
     extended: bool = False  # sampling.fit(extend=True) ran the chains twice as long
+    convergence_checked: bool = True  # False: R-hat / ESS not computed (check_gates)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -111,14 +112,21 @@ def check_gates(
     ess_min: float = config.ESS_MIN,
     bfmi_min: float = config.BFMI_MIN,
     pareto_k_max: float = config.PARETO_K_MAX,
+    convergence: bool = True,
 ) -> GateReport:
-    """Compute the gates on posterior variables (``var_names``, default all) and ``derived`` draws."""
+    """Compute the gates on posterior variables (``var_names``, default all) and ``derived`` draws.
+
+    ``convergence=False`` checks the sampler's own signals only (divergences, E-BFMI) and leaves
+    R-hat and ESS unset (NaN, not gated): for fits whose chains are pooled rather than reported
+    one by one, such as the index-draw refits, where those per-element statistics were most of
+    the time of each fit.
+    """
     from arviz_stats.base import array_stats
 
-    arrays = posterior_arrays(idata, var_names)
-    if derived:
+    arrays = posterior_arrays(idata, var_names) if convergence else {}
+    if derived and convergence:
         arrays.update({k: np.asarray(v, dtype=float) for k, v in derived.items()})
-    rep = GateReport()
+    rep = GateReport(convergence_checked=convergence)
     rhats, bulks, tails = {}, {}, {}
     for name, x in arrays.items():
         if x.ndim != 2 or np.allclose(x, x.flat[0]):
@@ -147,11 +155,11 @@ def check_gates(
     if pareto_k is not None and np.size(pareto_k):
         rep.pareto_k_max = float(np.nanmax(pareto_k))
     msgs = []
-    if not (rep.r_hat_max < rhat_max):
+    if convergence and not (rep.r_hat_max < rhat_max):
         msgs.append(f"R-hat {rep.r_hat_max:.3f} >= {rhat_max} ({rep.worst.get('r_hat')})")
-    if not (rep.ess_bulk_min >= ess_min):
+    if convergence and not (rep.ess_bulk_min >= ess_min):
         msgs.append(f"bulk ESS {rep.ess_bulk_min:.0f} < {ess_min} ({rep.worst.get('ess_bulk')})")
-    if not (rep.ess_tail_min >= ess_min):
+    if convergence and not (rep.ess_tail_min >= ess_min):
         msgs.append(f"tail ESS {rep.ess_tail_min:.0f} < {ess_min} ({rep.worst.get('ess_tail')})")
     if rep.divergences > 0:
         msgs.append(f"{rep.divergences} divergent transitions")

@@ -120,8 +120,12 @@ def fit(
     retry: bool = True,
     attach_data: bool = True,
     extend: bool = False,
+    convergence: bool = True,
 ) -> FitResult:
     """Sample ``model`` (optionally with new ``data`` for its ``pm.Data`` containers) and gate it.
+
+    ``convergence=False``: gate on divergences and E-BFMI only (``check_gates``), for fits
+    that are pooled, not reported one by one; the divergence ladder still applies.
 
     ``extend=True``: a fit without divergences that misses the R-hat / ESS gates is sampled once
     more with twice the draws (same seed, the last target_accept): the usual remedy when the
@@ -152,7 +156,7 @@ def fit(
         if attach_data and data is None:
             _attach_data(idata, model)
         extra = derived(idata) if derived is not None else None
-        report = check_gates(idata, var_names=gate_vars, derived=extra)
+        report = check_gates(idata, var_names=gate_vars, derived=extra, convergence=convergence)
         report.target_accept = ta
         result = FitResult(
             idata=idata,

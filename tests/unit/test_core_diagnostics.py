@@ -64,3 +64,21 @@ def test_pareto_k_added_after_sampling_gates_the_fit():
     assert rep.passed and rep.pareto_k_max == 0.55
     rep.add_pareto_k(0.83)
     assert not rep.passed and any("Pareto k 0.83" in m for m in rep.messages)
+
+
+def test_convergence_off_gates_divergences_and_bfmi_only():
+    # the pooled index-draw refits: a stuck chain is not gated (R-hat / ESS left unset) but a
+    # divergence and a low E-BFMI still fail the fit, so the target_accept ladder still runs
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(2, 100))
+    a[0] += 3.0
+    rep = check_gates(_tree({"a": a}, diverging=np.zeros((2, 100), bool)), convergence=False)
+    assert rep.passed and rep.messages == [] and not rep.convergence_checked
+    assert np.isnan(rep.r_hat_max) and np.isnan(rep.ess_bulk_min) and rep.worst == {}
+    div = np.zeros((2, 100), bool)
+    div[0, 5] = True
+    walk = np.cumsum(rng.normal(size=(2, 100)), axis=1)  # energy of a random walk: E-BFMI ~ 0
+    rep2 = check_gates(_tree({"a": a}, diverging=div, energy=walk), convergence=False)
+    assert not rep2.passed and rep2.divergences == 1
+    assert any("divergent" in m for m in rep2.messages) and any("E-BFMI" in m for m in rep2.messages)
+    assert not any("R-hat" in m or "ESS" in m for m in rep2.messages)

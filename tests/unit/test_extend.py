@@ -23,7 +23,7 @@ def _fake(monkeypatch, verdicts):
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
 
-    def gates(idata, *, var_names=None, derived=None):
+    def gates(idata, *, var_names=None, derived=None, convergence=True):
         kind = verdicts[min(len(calls), len(verdicts)) - 1]
         rep = GateReport()
         if kind == "short":

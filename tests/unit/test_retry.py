@@ -35,7 +35,7 @@ def diverging(monkeypatch):
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
 
-    def gates(idata, *, var_names=None, derived=None):
+    def gates(idata, *, var_names=None, derived=None, convergence=True):
         rep = GateReport(divergences=3)
         rep.passed, rep.messages = False, ["3 divergent transitions"]
         return rep
@@ -59,7 +59,7 @@ def test_fit_keeps_the_first_attempts_divergences(monkeypatch):
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
 
-    def gates(idata, *, var_names=None, derived=None):
+    def gates(idata, *, var_names=None, derived=None, convergence=True):
         rep = GateReport(divergences=next(counts))
         rep.passed = rep.divergences == 0
         return rep
@@ -120,10 +120,13 @@ def test_regression_run_passes_retry_to_every_fit(monkeypatch):
     from bayesres import regression
 
     calls: list[tuple[str, bool]] = []
+    unchecked: list[str] = []  # fits gated on divergences only
     rng = np.random.default_rng(0)
 
     def fake_fit(model, *, settings, key=None, data=None, retry=True, **kw):
         calls.append((str(key[0]) + ("/swap" if data else ""), retry))
+        if not kw.get("convergence", True):
+            unchecked.append(str(key[0]) + ("/swap" if data else ""))
         rep = GateReport(r_hat_max=1.0, ess_bulk_min=500, ess_tail_min=500, bfmi_min=1.0)
         return sampling.FitResult(idata=_fake_posterior(model, rng), report=rep)
 
@@ -140,6 +143,8 @@ def test_regression_run_passes_retry_to_every_fit(monkeypatch):
     assert {"regression", "regression/swap", "survival"} <= kinds
     assert len(calls) >= 2 + 2 + 2 + 2 + 1  # prior sensitivity reuses the main fit at factor 1
     assert all(r is False for _, r in calls), calls
+    # only the two index-draw refits skip R-hat / ESS (they are pooled); every other fit is gated
+    assert unchecked == ["regression/swap"] * 2
 
 
 def test_regression_run_retries_by_default(monkeypatch):

@@ -305,11 +305,13 @@ def fit_variant(
     swap: bool = False,
     retry: bool = True,
     extend: bool = False,
+    convergence: bool = True,
 ) -> tuple[Any, FitResult]:
     """Build (or reuse ``model``) and fit; ``swap`` sends ``data`` through ``with_data`` (refits).
 
     ``retry=False``: one attempt at ``settings.target_accept``, no divergence ladder.
     ``extend=True``: twice the draws once when only R-hat / ESS fail (``sampling.fit``).
+    ``convergence=False``: gate on divergences and E-BFMI only (pooled refits).
     """
     key = model_key(data, variant=variant, likelihood=likelihood)
     if model is None:
@@ -328,6 +330,7 @@ def fit_variant(
         derived=lambda idata: raw_draws(idata, data),
         retry=retry,
         extend=extend,
+        convergence=convergence,
     )
     return model, res
 

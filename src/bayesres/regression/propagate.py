@@ -88,6 +88,7 @@ def refit_over_draws(
             model=model,
             swap=True,
             retry=retry,
+            convergence=False,  # pooled below; only divergences decide (the ladder), and count
         )
         divergences += res.report.divergences
         for k, v in bayes.raw_draws(res.idata, data).items():
