@@ -24,7 +24,9 @@ The data are not part of the key (only their shapes), nor of the entry: the func
 pickled with empty placeholders in their shared variables. After loading, every shared variable of
 the cached functions takes the current value of the model's ``pm.Data`` container of the same
 name; a shared variable without one makes the entry unusable and the model compiles as before.
-Entries are written atomically; an unreadable entry is ignored.
+Entries are written atomically; an unreadable entry is ignored. The directory is kept under
+``$BAYESRES_GRAPH_CACHE_MB`` (default 256 MB; an entry is 0.5-2 MB): after each store the least
+recently used entries go first (a hit refreshes an entry's time), never the one just written.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 __all__ = ["graph_key", "make_functions", "GRAPH_CACHE_VERSION", "stats"]
 
 GRAPH_CACHE_VERSION = "1"
+DEFAULT_LIMIT_MB = 256.0
 stats = {"hits": 0, "misses": 0, "uncacheable": 0}
 
 
@@ -196,6 +199,43 @@ def _load(path: Path, model: Any) -> tuple | None:
     return entry
 
 
+def limit_bytes() -> int:
+    """The size cap of the directory: ``$BAYESRES_GRAPH_CACHE_MB`` megabytes, else 256."""
+    raw = os.environ.get("BAYESRES_GRAPH_CACHE_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_LIMIT_MB
+    except ValueError:
+        mb = DEFAULT_LIMIT_MB  # a bad value must not break a fit; the default applies
+    return int(max(mb, 0.0) * 1e6)
+
+
+def prune(root: Path, *, keep: Path, limit: int) -> list[Path]:
+    """Delete the least recently used entries of ``root`` until it holds at most ``limit``
+    bytes, never ``keep``; returns what was deleted. Another process may delete at the same
+    time: a file already gone is skipped."""
+    entries = []
+    for p in root.glob("*.pkl"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in entries)
+    gone = []
+    for _, size, p in sorted(entries, key=lambda e: e[0]):
+        if total <= limit:
+            break
+        if p == keep:
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        gone.append(p)
+    return gone
+
+
 def _store(path: Path, entry: tuple) -> None:
     """Pickle the functions with empty placeholders for the data (the cache keeps no user
     data; loading rebinds the model's), then restore the values."""
@@ -218,6 +258,8 @@ def _store(path: Path, entry: tuple) -> None:
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
+        return
+    prune(path.parent, keep=path, limit=limit_bytes())
 
 
 def make_functions(model: Any, initial_point_fn: Any) -> tuple:
@@ -231,6 +273,10 @@ def make_functions(model: Any, initial_point_fn: Any) -> tuple:
         entry = _load(path, model)
     if entry is not None:
         stats["hits"] += 1
+        try:
+            os.utime(path)  # least recently used goes first when the directory is pruned
+        except OSError:
+            pass
         n_dim, n_expanded, logp_pt, expand_pt, shape_info, reparam = entry
         names, _, shapes = shape_info
         n_free = len(model.free_RVs)  # the joined (free) variables come first, as in nutpie

@@ -132,3 +132,50 @@ def test_descriptions_that_would_collide_or_drift_are_refused():
             gc._canon(thing)
     objs = np.array([None, 1.5], dtype=object)  # object arrays by their items, not pointers
     assert gc._canon(objs) == gc._canon(np.array([None, 1.5], dtype=object))
+
+
+def test_prune_drops_least_recently_used_first_never_the_new_entry(tmp_path):
+    import os
+
+    sizes = {"a": 400, "b": 300, "c": 200, "new": 500}
+    for i, (name, size) in enumerate(sizes.items()):
+        p = tmp_path / f"{name}.pkl"
+        p.write_bytes(b"x" * size)
+        os.utime(p, (1000 + i, 1000 + i))  # a oldest ... new newest
+    os.utime(tmp_path / "new.pkl", (10, 10))  # even when the new entry looks oldest
+    (tmp_path / "notes.txt").write_bytes(b"y" * 5000)  # not an entry: never counted or deleted
+    gone = gc.prune(tmp_path, keep=tmp_path / "new.pkl", limit=1000)
+    assert [p.name for p in gone] == ["a.pkl"]  # 1400 -> 1000 bytes: the oldest one goes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.pkl", "c.pkl", "new.pkl", "notes.txt"]
+    gone = gc.prune(tmp_path, keep=tmp_path / "new.pkl", limit=0)
+    assert [p.name for p in gone] == ["b.pkl", "c.pkl"]
+    assert (tmp_path / "new.pkl").exists()
+
+
+def test_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BAYESRES_GRAPH_CACHE_MB", "1.5")
+    assert gc.limit_bytes() == 1_500_000
+    monkeypatch.setenv("BAYESRES_GRAPH_CACHE_MB", "lots")
+    assert gc.limit_bytes() == int(gc.DEFAULT_LIMIT_MB * 1e6)
+    monkeypatch.delenv("BAYESRES_GRAPH_CACHE_MB")
+    assert gc.limit_bytes() == int(gc.DEFAULT_LIMIT_MB * 1e6)
+
+
+def test_store_prunes_and_a_hit_refreshes_the_entry(tmp_path, monkeypatch):
+    """Through compile_pymc_model: a stale entry is pruned when a new one is stored over the cap,
+    and loading an entry makes it the most recently used."""
+    import os
+
+    monkeypatch.setattr(gc, "cache_root", lambda: tmp_path)
+    monkeypatch.setattr(gc, "stats", {"hits": 0, "misses": 0, "uncacheable": 0})
+    stale = tmp_path / ("0" * 64 + ".pkl")
+    stale.write_bytes(b"z" * 1000)
+    os.utime(stale, (1, 1))
+    monkeypatch.setenv("BAYESRES_GRAPH_CACHE_MB", "0")  # anything but the new entry goes
+    x, y, g = _data()
+    compile_pymc_model(_model(x, y, g))
+    [entry] = tmp_path.glob("*.pkl")
+    assert entry != stale and not stale.exists()
+    os.utime(entry, (5, 5))
+    compile_pymc_model(_model(*_data(seed=3)))  # same graph, other data: a hit
+    assert gc.stats["hits"] == 1 and entry.stat().st_mtime > 5
