@@ -18,7 +18,7 @@ def _fake(monkeypatch, verdicts):
     """Fake sampler recording (draws, target_accept); gates return ``verdicts`` in turn."""
     calls: list[tuple[int, float]] = []
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
         calls.append((settings.draws, target_accept))
         seconds["_compile_this"] = 0.0
         return {"posterior": None}

@@ -30,7 +30,7 @@ def diverging(monkeypatch):
     """sampling.fit with a fake sampler whose every attempt has 3 divergences."""
     attempts: list[float] = []
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
         attempts.append(target_accept)
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
@@ -55,7 +55,7 @@ def test_fit_keeps_the_first_attempts_divergences(monkeypatch):
     # first attempt 5 divergences, second clean: the result is the second, the 5 are kept
     counts = iter([5, 0])
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
 
@@ -126,6 +126,7 @@ def test_regression_run_passes_retry_to_every_fit(monkeypatch):
     def fake_fit(model, *, settings, key=None, data=None, retry=True, **kw):
         calls.append((str(key[0]) + ("/swap" if data else ""), retry))
         if not kw.get("convergence", True):
+            assert kw.get("light") is True  # pooled refits keep only their posterior
             unchecked.append(str(key[0]) + ("/swap" if data else ""))
         rep = GateReport(r_hat_max=1.0, ess_bulk_min=500, ess_tail_min=500, bfmi_min=1.0)
         return sampling.FitResult(idata=_fake_posterior(model, rng), report=rep)

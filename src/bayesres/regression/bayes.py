@@ -306,12 +306,14 @@ def fit_variant(
     retry: bool = True,
     extend: bool = False,
     convergence: bool = True,
+    light: bool = False,
 ) -> tuple[Any, FitResult]:
     """Build (or reuse ``model``) and fit; ``swap`` sends ``data`` through ``with_data`` (refits).
 
     ``retry=False``: one attempt at ``settings.target_accept``, no divergence ladder.
     ``extend=True``: twice the draws once when only R-hat / ESS fail (``sampling.fit``).
     ``convergence=False``: gate on divergences and E-BFMI only (pooled refits).
+    ``light=True``: posterior and divergence / energy statistics only (``sampling.fit``).
     """
     key = model_key(data, variant=variant, likelihood=likelihood)
     if model is None:
@@ -331,6 +333,7 @@ def fit_variant(
         retry=retry,
         extend=extend,
         convergence=convergence,
+        light=light,
     )
     return model, res
 

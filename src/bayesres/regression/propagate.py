@@ -89,6 +89,7 @@ def refit_over_draws(
             swap=True,
             retry=retry,
             convergence=False,  # pooled below; only divergences decide (the ladder), and count
+            light=True,  # the posterior is all that is pooled
         )
         divergences += res.report.divergences
         for k, v in bayes.raw_draws(res.idata, data).items():
