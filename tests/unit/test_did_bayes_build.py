@@ -260,6 +260,33 @@ def test_posterior_predictive_replicates_follow_the_draws_mean_and_sd():
     assert np.all(np.abs(y.std(axis=0, ddof=1) / sd - 1) < 0.1)
 
 
+def test_predictive_params_for_picked_draws_are_those_draws_of_the_full_array():
+    """posterior_predictive computes the means of its picked draws only; they must be exactly
+    the rows of the full (chain, draw, obs) computation (the reference: pick=None)."""
+    import xarray as xr
+
+    from bayesres.did.compare import predictive_params
+
+    panel, _ = _sim_panel()
+    d = did_design(panel, tier_year_shocks=False, leads=0)
+    a = d.arrays
+    sizes = {"unit": int(a["unit_idx"].max()) + 1, "year": int(a["time_idx"].max()) + 1,
+             "cell": len(d.cells), "tier": int(a["obs_tier"].max()) + 1}  # fmt: skip
+    rng = np.random.default_rng(2)
+    post = xr.Dataset({
+        name: xr.DataArray(rng.normal(size=(3, 7, sizes[dim])), dims=("chain", "draw", dim))
+        for name, dim in (("alpha", "unit"), ("gamma", "year"), ("tau", "cell"))
+    })  # fmt: skip
+    post["sigma"] = xr.DataArray(rng.uniform(0.5, 2, (3, 7, sizes["tier"])), dims=("chain", "draw", "tier"))
+    tree = xr.DataTree.from_dict({"posterior": post})
+    mu, sd, nu = predictive_params(tree, d)
+    pick = np.array([20, 0, 9, 13])
+    mu_p, sd_p, nu_p = predictive_params(tree, d, pick=pick)
+    np.testing.assert_array_equal(mu_p, mu.reshape(21, -1)[pick])
+    np.testing.assert_array_equal(sd_p, sd.reshape(21, -1)[pick])
+    assert nu is None and nu_p is None
+
+
 def test_tau_imp_is_the_cell_mean_of_the_untreated_residual():
     # methods.md 3.6's imputation version: mean over the treated observations of cell c of
     # y* - m_it(0); reference computed in numpy from the model's own alpha / gamma / delta /

@@ -38,8 +38,11 @@ def _values(post: Any, name: str) -> np.ndarray:
     return np.asarray(post[name].values, float)
 
 
-def predictive_params(idata: Any, design: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(mu, sd, nu or None) of y*_it per (chain, draw, obs) from the posterior draws (numpy)."""
+def predictive_params(
+    idata: Any, design: Any, *, pick: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(mu, sd, nu or None) of y*_it per (chain, draw, obs) from the posterior draws (numpy);
+    with ``pick`` (flat indices over chain x draw), per (picked draw, obs) for those draws only."""
     if design.option("ar1"):
         raise SpecError(
             "pointwise predictions of the AR(1) DID model are not supported",
@@ -47,19 +50,28 @@ def predictive_params(idata: Any, design: Any) -> tuple[np.ndarray, np.ndarray, 
         )
     post, a = _post(idata), design.arrays
     u, t, k = a["unit_idx"], a["time_idx"], a["obs_tier"]
-    mu = _values(post, "alpha")[..., u] + _values(post, "gamma")[..., t]
+
+    def val(name: str) -> np.ndarray:
+        x = _values(post, name)
+        if pick is None:
+            return x
+        return x.reshape(-1, *x.shape[2:])[pick][None]  # (1, picked, ...): the same code below
+
+    mu = val("alpha")[..., u] + val("gamma")[..., t]
     if "delta" in post:
-        mu = mu + _values(post, "delta")[..., k, t]
+        mu = mu + val("delta")[..., k, t]
     if "th_cov" in post:
-        mu = mu + np.einsum("cdj,nj->cdn", _values(post, "th_cov"), a["X"])
-    tau = _values(post, "tau")
+        mu = mu + np.einsum("cdj,nj->cdn", val("th_cov"), a["X"])
+    tau = val("tau")
     pad = np.zeros((*tau.shape[:2], 1))
     mu = mu + np.concatenate([tau, pad], axis=-1)[..., a["obs_cell"]]
     if len(design.leads) and "pi" in post:
-        pi = np.concatenate([_values(post, "pi"), pad], axis=-1)
+        pi = np.concatenate([val("pi"), pad], axis=-1)
         mu = mu + pi[..., a["obs_lead"]]
-    sd = _values(post, "sigma")[..., k]
-    nu = _values(post, "nu")[..., None] if "nu" in post else None
+    sd = val("sigma")[..., k]
+    nu = val("nu")[..., None] if "nu" in post else None
+    if pick is not None:
+        return mu[0], sd[0], None if nu is None else nu[0]
     return mu, sd, nu
 
 
@@ -76,15 +88,17 @@ def pointwise_loglik(idata: Any, design: Any) -> np.ndarray:
 
 def posterior_predictive(idata: Any, design: Any, *, n: int = 100, seed: int = 0) -> np.ndarray:
     """``n`` replicated data sets of y*_it (draws x obs), one posterior draw each."""
-    mu, sd, nu = predictive_params(idata, design)
-    mu, sd = mu.reshape(-1, mu.shape[-1]), sd.reshape(-1, sd.shape[-1])
+    post = _post(idata)
+    total = int(post.sizes["chain"] * post.sizes["draw"])
     rng = np.random.default_rng(seed)
-    pick = rng.choice(mu.shape[0], size=min(n, mu.shape[0]), replace=False)
+    pick = rng.choice(total, size=min(n, total), replace=False)
+    # only the picked draws' means (the full (chain, draw, obs) array was 1 s per fit)
+    mu, sd, nu = predictive_params(idata, design, pick=pick)
     if nu is not None:
-        eps = rng.standard_t(nu.reshape(-1, 1)[pick], size=(len(pick), mu.shape[1]))
+        eps = rng.standard_t(nu.reshape(-1, 1), size=(len(pick), mu.shape[1]))
     else:
         eps = rng.standard_normal((len(pick), mu.shape[1]))
-    return mu[pick] + sd[pick] * eps
+    return mu + sd * eps
 
 
 def unit_loglik(idata: Any, design: Any) -> Any:
