@@ -243,6 +243,7 @@ def coverage_fit(
         settings=settings,
         model=_MODELS[key],
         swap=True,
+        light=True,  # posterior + divergence / energy: all a replication reads
     )
     draws = raw_draws(res.idata, td)
     tiers, ref = td.tiers, td.tiers[-1]

@@ -267,6 +267,7 @@ def sbc_replication(
         data=data,
         retry=retry,
         gate_vars=cm.variables(),
+        light=True,  # posterior + divergence / energy: all a replication reads
     )
     n_keep = n_ranks - 1
     post, n_chain, n_draw = _posterior_flat(res.idata, cm.variables())
