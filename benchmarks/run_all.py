@@ -367,6 +367,9 @@ def append_csv(all_rows: dict[str, dict], args: argparse.Namespace) -> None:
         "load_avg": f"{os.getloadavg()[0]:.1f}",
         **versions(),
     }
+    env_notes = " ".join(
+        f"{k}={os.environ[k]}" for k in ("NUMBA_OPT", "PYTENSOR_FLAGS") if os.environ.get(k)
+    )
     with CSV.open("a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
         if new:
@@ -381,6 +384,8 @@ def append_csv(all_rows: dict[str, dict], args: argparse.Namespace) -> None:
                     rec["metric_s"] = metric(wl, r)
                     if wl == "W3":
                         rec["note"] = f"{args.w3_units} units " + (r.get("note") or "")
+                if env_notes:  # settings that change the numbers but not the command line
+                    rec["note"] = " ".join(filter(None, [rec.get("note") or "", env_notes]))
                 for k, val in rec.items():
                     if isinstance(val, float):
                         rec[k] = f"{val:.4g}"
