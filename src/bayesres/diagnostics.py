@@ -124,7 +124,7 @@ def check_gates(
     from arviz_stats.base import array_stats
 
     arrays = posterior_arrays(idata, var_names) if convergence else {}
-    if derived and convergence:
+    if derived and convergence:  # derived draws get R-hat / ESS only
         arrays.update({k: np.asarray(v, dtype=float) for k, v in derived.items()})
     rep = GateReport(convergence_checked=convergence)
     rhats, bulks, tails = {}, {}, {}

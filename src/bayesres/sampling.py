@@ -165,7 +165,8 @@ def fit(
         )
         if attach_data and data is None:
             _attach_data(idata, model)
-        extra = derived(idata) if derived is not None else None
+        # derived quantities are gated with R-hat / ESS; without those checks they are not needed
+        extra = derived(idata) if derived is not None and convergence else None
         report = check_gates(idata, var_names=gate_vars, derived=extra, convergence=convergence)
         report.target_accept = ta
         result = FitResult(
