@@ -68,3 +68,6 @@ def test_adapter_end_to_end(tmp_path, name):
     assert len([w for w in caught if "fits diverged" in str(w.message)]) == int(diverged)
     assert summary["verdict"] == "flagged" if diverged else summary["verdict"] != "flagged"
     assert (tmp_path / "figures" / "sbc_ecdf.png").exists()
+    if name.startswith("did_"):  # each simulation in the form bayesres did would pick for it
+        assert records["variant"].str.fullmatch(r"cells=n?c rw=n?c psi=n?c").all()
+        assert sum(summary["variants"].values()) == 3

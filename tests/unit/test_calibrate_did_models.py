@@ -132,3 +132,29 @@ def test_quantities_vectorise_over_draws():
         one = cm.quantities(p, data)
         for k, v in one.items():
             assert q[k][i] == pytest.approx(float(v), rel=1e-12), k
+
+
+@pytest.mark.parametrize("name", ["did_hier", "did_hier_ecommerce"])
+def test_variant_is_the_analysis_choice_on_the_real_outcome(name):
+    # SBC fits each simulated data set in the form bayesres did would pick for it; on the real
+    # outcome that is did_design's own choice (non-centred cells and walk, centred tier terms)
+    dataset = dm.DID_DATASETS[name][0]
+    design = dm.did_sbc_design(dataset)
+    variant = get_model(name).variant_of({"y_std": design.arrays["y_std"]})
+    assert variant == "cells=nc rw=nc psi=c"
+    assert dm._variant_options(variant) == {k: design.option(k) for k in dm.CENTRING_OPTIONS}
+
+
+def test_variant_without_tier_spread_builds_noncentred_tier_terms():
+    # pure noise: no cell or tier spread, so the pilot picks the non-centred forms throughout
+    cm = get_model("did_hier_ecommerce")
+    design = dm.did_sbc_design("ecommerce_panel")
+    y = np.random.default_rng(0).normal(size=design.n_obs)
+    variant = cm.variant_of({"y_std": y})
+    assert variant == "cells=nc rw=nc psi=nc"
+    model = cm.build(variant)
+    free = {rv.name for rv in model.free_RVs}
+    assert {"z_psi_raw", "u_c", "rw"} <= free and "z_psi" not in free
+    assert set(cm.variables()) <= set(model.named_vars)
+    centred = {rv.name for rv in cm.build("cells=c rw=c psi=c").free_RVs}
+    assert {"z_psi", "tau", "d_theta"} <= centred and not {"z_psi_raw", "u_c", "rw"} & centred

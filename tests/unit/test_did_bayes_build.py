@@ -213,6 +213,9 @@ def test_centring_rule_centres_data_pinned_cells_only():
     for panel in (ecommerce_panel(), _sim_panel()[0]):
         d = did_design(panel)
         assert not d.option("centre_cells") and not d.option("centre_rw")
+        # ecommerce_panel: pilot tier spread 3.2 standard errors, so the tier terms stay
+        # centred (as in every fit before the tier rule); the small panel's scale is fixed
+        assert d.option("centre_psi")
     forced = did_design(_sim_panel()[0], centring="centred")
     # 3 random-walk steps: a fixed scale, so the walk stays a linear map of rw
     assert forced.option("centre_cells") and not forced.option("centre_rw")
@@ -277,7 +280,9 @@ def test_predictive_params_for_picked_draws_are_those_draws_of_the_full_array():
         name: xr.DataArray(rng.normal(size=(3, 7, sizes[dim])), dims=("chain", "draw", dim))
         for name, dim in (("alpha", "unit"), ("gamma", "year"), ("tau", "cell"))
     })  # fmt: skip
-    post["sigma"] = xr.DataArray(rng.uniform(0.5, 2, (3, 7, sizes["tier"])), dims=("chain", "draw", "tier"))
+    post["sigma"] = xr.DataArray(
+        rng.uniform(0.5, 2, (3, 7, sizes["tier"])), dims=("chain", "draw", "tier")
+    )
     tree = xr.DataTree.from_dict({"posterior": post})
     mu, sd, nu = predictive_params(tree, d)
     pick = np.array([20, 0, 9, 13])

@@ -1,6 +1,6 @@
 """Calibration adapters for the shipped hierarchical Bayesian DID (``bayesres.did.bayes``).
 
-The SBC adapters fit ``model_from_design`` exactly as ``bayesres did`` builds it (hierarchical
+The SBC adapters fit ``model_from_design`` as ``bayesres did`` builds it (hierarchical
 ATT prior, Normal likelihood, no AR(1), leads 4, tier-year shocks where the data allow them,
 target_accept 0.95) on the real design of a bundled panel: its units, periods, cohorts, tiers
 and (within-unit demeaned, QR-rotated) covariates.
@@ -10,6 +10,13 @@ and (within-unit demeaned, QR-rotated) covariates.
 * ``did_hier_ecommerce``: ecommerce_panel (248 cities x 2012-2021, five cohorts including the
   one-city 2015 cohort, five tiers including the four-city all-treated 'first' tier, five
   controls).
+
+Parametrisation. ``bayesres did`` picks the centred or non-centred form of the ATT cells, the
+event-time walk and the tier terms per data set, from a numpy pilot of the outcome
+(``did._centring``). The adapters do the same per simulation (``did_variant``, the same pilot
+and rules on the simulated y*), so each simulated data set is fitted in the form the analysis
+would fit it in; each form is compiled once per process. Until session 9 the adapters always
+fitted the form of the real outcome (non-centred cells and walk, centred tier terms).
 
 Standardisation. The model works on y* = (y - mean) / sd, and ``did_design`` standardises the
 observed outcome; SBC must not re-standardise a simulated y* (that would change the data the
@@ -95,6 +102,7 @@ DOCUMENTED_PRIORS: dict[str, float] = {
     "s_pi": 0.25,
 }
 MANY_GROUPS, FEW_GROUPS = 10, 5  # documented thresholds: HN at >= 10 groups, Gamma at 5-9
+MIN_GROUPS_LEARNT = FEW_GROUPS
 
 # --------------------------------------------------------------------------- numpy kernels
 
@@ -341,11 +349,51 @@ def _var_names(dataset: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+CENTRING_OPTIONS = ("centre_cells", "centre_rw", "centre_psi")
+
+
+def did_variant(dataset: str, y_std: np.ndarray) -> str:
+    """The parametrisation ``bayesres did`` (``centring="auto"``) picks for outcome ``y_std`` on
+    the dataset's design: the same pilot and rules (``did._centring``), e.g. "cells=nc rw=nc
+    psi=c" (c: centred, nc: non-centred)."""
+    from bayesres.did._centring import centre_tier_terms, choose_centring, pilot_scales
+    from bayesres.did.bayes import _n_groups
+
+    d, s = did_sbc_design(dataset), _structure(dataset)
+    treated = ((d.obs["cohort"] > 0) & (d.obs["event"] >= 0)).to_numpy()
+    shocks = list(s.shock_rows) if d.option("tier_year_shocks") else []
+    pilot = pilot_scales(
+        np.asarray(y_std, float), s.u, s.t, s.k, treated, s.cell, d.cells, shocks, s.x
+    )
+    att_prior = d.option("att_prior")
+    cells, rw = choose_centring("auto", pilot, att_prior, int(d.cells["event"].max()) + 1)
+    learnt = s.n_tiers > 1 and _n_groups(d.obs, "tier") >= MIN_GROUPS_LEARNT
+    psi = centre_tier_terms("auto", pilot, att_prior, learnt=learnt)
+    return " ".join(
+        f"{name}={'c' if flag else 'nc'}"
+        for name, flag in zip(("cells", "rw", "psi"), (cells, rw, psi), strict=True)
+    )
+
+
+def _variant_options(variant: str) -> dict[str, bool]:
+    flags = dict(part.split("=") for part in variant.split())
+    return {
+        opt: flags[name] == "c"
+        for opt, name in zip(CENTRING_OPTIONS, ("cells", "rw", "psi"), strict=True)
+    }
+
+
 def _builder(dataset: str) -> Any:
-    def build() -> Any:
+    def build(variant: str | None = None) -> Any:
         from bayesres.did.bayes import model_from_design
 
-        return model_from_design(did_sbc_design(dataset))
+        design = did_sbc_design(dataset)
+        if variant is not None:
+            new = _variant_options(variant)
+            design = dataclasses.replace(
+                design, options=tuple((k, new.get(k, v)) for k, v in design.options)
+            )
+        return model_from_design(design)
 
     return build
 
@@ -361,6 +409,7 @@ def did_calibration_model(name: str) -> CalibrationModel:
         quantities=did_quantities(dataset, contrast),
         var_names=functools.partial(_var_names, dataset),
         target_accept=TARGET_ACCEPT,
+        variant=lambda data: did_variant(dataset, data["y_std"]),
     )
 
 

@@ -11,6 +11,10 @@ A calibration model is three things (Talts et al. 2018; Modrák et al. 2023):
   (``loglik``). The same function maps the true parameters (scalars) and the posterior draws
   (``(draw,)`` leading axis), so truth and draws are ranked on exactly the same scale.
 
+``variant(data) -> hashable`` (optional): which form of the model the analysis would fit to
+these data, for models whose parametrisation is chosen per data set (the DID's centring rule);
+``build(variant)`` then builds that form, compiled once per process and variant.
+
 ``target_accept``, ``adaptation`` and ``tune`` are the sampler settings the shipped analysis fits
 the model with (``bayesres did`` starts at 0.95, ``bayesres index --method factor`` adapts a
 low-rank mass matrix, every analysis tunes for 1,000 steps), so SBC checks the posterior the
@@ -29,7 +33,7 @@ scales are 3 x the model's) kept only so the tests can show that SBC fails when 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +52,7 @@ Data = dict[str, np.ndarray]
 class CalibrationModel:
     name: str
     description: str
-    build: Callable[[], Any]
+    build: Callable[..., Any]
     simulate: Callable[[np.random.Generator], tuple[Params, Data]]
     quantities: Callable[[Mapping[str, np.ndarray], Mapping[str, np.ndarray]], dict[str, Any]]
     var_names: tuple[str, ...] | Callable[[], tuple[str, ...]]
@@ -57,10 +61,18 @@ class CalibrationModel:
     target_accept: float = 0.9
     adaptation: str = "diag"
     tune: int = SamplerSettings.tune  # SBC's default tuning length: the analyses'
+    variant: Callable[[Data], Hashable] | None = None
 
     @property
     def compile_key(self) -> str:
         return self.key or f"calibrate:{self.name}"
+
+    def variant_of(self, data: Data) -> Hashable | None:
+        """The model form for these data (None: one form for all)."""
+        return None if self.variant is None else self.variant(data)
+
+    def key_of(self, variant: Hashable | None) -> str:
+        return self.compile_key if variant is None else f"{self.compile_key}:{variant}"
 
     def variables(self) -> tuple[str, ...]:
         """The posterior variables to keep: ``var_names``, or what it returns when callable
@@ -107,11 +119,13 @@ def get_model(name: str) -> CalibrationModel:
     return _REGISTRY[name]
 
 
-def built_model(cm: CalibrationModel) -> Any:
-    """The model's ``pm.Model``, built on first use in this process and cached."""
-    if cm.compile_key not in _BUILT:
-        _BUILT[cm.compile_key] = cm.build()
-    return _BUILT[cm.compile_key]
+def built_model(cm: CalibrationModel, variant: Hashable | None = None) -> Any:
+    """The model's ``pm.Model`` (of that ``variant``), built on first use in this process and
+    cached."""
+    key = cm.key_of(variant)
+    if key not in _BUILT:
+        _BUILT[key] = cm.build() if variant is None else cm.build(variant)
+    return _BUILT[key]
 
 
 # --------------------------------------------------------------------------- eight schools

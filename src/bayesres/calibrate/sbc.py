@@ -155,7 +155,8 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
     final fit), ``retried_fits`` those sampled more than once;
     ``ess_quantities_median``: the median over simulations of each checked quantity's bulk ESS;
     ``rhat_gt_1_1_fits``: fits whose worst R-hat exceeds 1.1 (reported, not flagged: SBC's short
-    chains miss the 1.01 gate routinely, but 1.1 is a fit that did not mix at all).
+    chains miss the 1.01 gate routinely, but 1.1 is a fit that did not mix at all);
+    ``variants``: simulations per model form, for models whose form is chosen per data set.
     """
     n = len(records)
     div = records["divergences"].to_numpy(int) if n else np.zeros(0, int)
@@ -190,6 +191,11 @@ def fit_summary(records: pd.DataFrame) -> dict[str, Any]:
             if c.startswith("ess[") and n
         },
         "verdict_fits": "flagged" if n_div else "ok",
+        **(
+            {"variants": {str(k): int(v) for k, v in records["variant"].value_counts().items()}}
+            if n and "variant" in records
+            else {}
+        ),
     }
 
 
@@ -251,6 +257,7 @@ def sbc_replication(
     ss = np.random.SeedSequence([int(seed), int(sim)])
     sim_ss, fit_ss, tie_ss = ss.spawn(3)
     params, data = cm.simulate(np.random.default_rng(sim_ss))
+    variant = cm.variant_of(data)
     settings = SamplerSettings(
         draws=draws,
         tune=tune,
@@ -261,9 +268,9 @@ def sbc_replication(
         adaptation=cm.adaptation,
     )
     res = fit(
-        built_model(cm),
+        built_model(cm, variant),
         settings=settings,
-        key=cm.compile_key,
+        key=cm.key_of(variant),
         data=data,
         retry=retry,
         gate_vars=cm.variables(),
@@ -292,6 +299,8 @@ def sbc_replication(
     rec["divergences_first"] = int(res.divergences_first)
     rec["attempts"] = int(res.attempts)
     rec["target_accept"] = float(res.target_accept)
+    if variant is not None:
+        rec["variant"] = str(variant)
     rec["seconds"] = time.perf_counter() - t0
     return rec
 

@@ -21,7 +21,8 @@ ATT array over observed treated cells c = (g, e, k):
 * ``hierarchical`` (default): tau_c = theta_e + phi_g + psi_k + s_c u_c (centred where the data pin
   the cells, see Issue 8 below), theta a random walk over
   event time (theta_0 ~ N(0, 1), step s_th), phi = s_phi * B_g z_phi over cohorts (non-centred),
-  psi = B_k z_psi, z_psi ~ N(0, s_psi) over tiers (centred), where B is an orthonormal basis of
+  psi = B_k z_psi, z_psi ~ N(0, s_psi) over tiers (centred where the data pin the tier terms,
+  ``_centring.centre_tier_terms``; else z_psi = s_psi N(0, 1)), where B is an orthonormal basis of
   the vectors with zero mean weighted by the treated observations of each cohort / tier (so
   theta_0 is the treated-weighted level; with equal weights this is the ZeroSumNormal prior). A
   scale (s_th, s_phi, s_psi, s_pi) is HalfNormal for a level with >= 10 groups, a
@@ -111,6 +112,13 @@ the explicit steps R-hat 1.0077, ESS 791 / 1258. Tried and rejected on 600 units
 low-rank mass
 matrix (no better, 3x slower); centred cells with the non-centred walk (s_th R-hat 1.05).
 
+Issue 7, session 9: the tier terms are centred only where the pilot spread of the tier terms is
+more than twice its cluster-robust standard error (``centre_tier_terms``), and only with a learnt
+s_psi (>= 5 tiers of two or more treated units). ecommerce_panel (ratio 2.5), mpdta and the
+2-tier splits (fixed s_psi) keep the centred form and their draws. In SBC on the ecommerce
+design the centred psi was a funnel on simulated data sets whose tiers the data hardly tell
+apart: the one fit that still diverged at target_accept 0.99 did so at s_psi = 0.004.
+
 Issue 5, session 6 (docs/calibration/did_sim_coverage.md): on the slow test's simulated design
 (effects ~1 outcome sd growing 0.25-0.75 per period) the simple ATT's 95 % interval covers 0.89
 of 100 seeds, mean z -0.44 (BJS 0.96). The independent cell prior is as low, so the cause is
@@ -129,7 +137,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesres.did._centring import MIN_GROUPS_LEARNT_SCALE, choose_centring, pilot_scales
+from bayesres.did._centring import (
+    MIN_GROUPS_LEARNT_SCALE,
+    centre_tier_terms,
+    choose_centring,
+    pilot_scales,
+)
 from bayesres.errors import SpecError
 from bayesres.validate import Panel
 
@@ -417,6 +430,12 @@ def did_design(
     centre_cells, centre_rw = choose_centring(
         centring, pilot, att_prior, int(cells["event"].max()) + 1
     )
+    centre_psi = centre_tier_terms(
+        centring,
+        pilot,
+        att_prior,
+        learnt=len(tiers) > 1 and _n_groups(obs, "tier") >= MIN_GROUPS_LEARNT_SCALE,
+    )
     # the cell / lead codes are structural; ship the treatment pattern per observation
     options = (
         ("att_prior", att_prior),
@@ -427,6 +446,7 @@ def did_design(
         ("shock_tiers", shock_tiers if shocks else ()),
         ("centre_cells", centre_cells),
         ("centre_rw", centre_rw),
+        ("centre_psi", centre_psi),
         ("priors", tuple(sorted(pri.items()))),
     )
     obs_out = obs.assign(cell=obs_cell, lead=obs_lead, y=y)
@@ -576,11 +596,15 @@ def model_from_design(design: DidDesign) -> Any:
                 tau = tau + phi[cells["g_idx"].to_numpy()]
             if multi_tier:
                 s_psi = _group_scale("s_psi", pri, _n_groups(design.obs, "tier"))
-                # centred: the tier terms are pinned by the data, so the non-centred z_psi and
-                # s_psi formed a ridge; zero-sum weighted by treated observations, so theta_0
-                # does not trade off with a small all-treated tier (see the module docstring)
+                # zero-sum weighted by treated observations, so theta_0 does not trade off with
+                # a small all-treated tier (see the module docstring); centred where the data pin
+                # the tier terms (non-centred, z_psi and s_psi formed a ridge there), non-centred
+                # where they do not (a funnel at small s_psi): centre_tier_terms
                 basis = _weighted_basis(_treated_weights(cells, "k_idx", len(design.tiers)))
-                z_psi = pm.Normal("z_psi", 0.0, s_psi, dims="tier_basis")
+                if design.option("centre_psi"):
+                    z_psi = pm.Normal("z_psi", 0.0, s_psi, dims="tier_basis")
+                else:
+                    z_psi = s_psi * pm.Normal("z_psi_raw", 0.0, 1.0, dims="tier_basis")
                 psi = pm.Deterministic("psi", pt.dot(basis, z_psi), dims="tier")
                 tau = tau + psi[cells["k_idx"].to_numpy()]
             s_c = pm.HalfNormal("s_c", pri["s_c"])
