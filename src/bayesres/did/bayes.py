@@ -124,8 +124,7 @@ module picks for it):
 * the pilot spread of the cells is precision-weighted (``_centring._cell_spread``): unweighted,
   a tier with a large sigma_k made the spread look large, and one data set with true s_c 0.016
   (pilot 1.43) was fitted with centred cells and kept 40 divergences at 0.99. The weighted
-  pilot also moves the size split (2.06 -> 1.41) to the non-centred cells that the main panel
-  and the other splits use; W3 stays centred.
+  pilot also moves the size split (2.06 -> 1.41) to non-centred cells; W3 stays centred.
 
 Issue 5, session 6 (docs/calibration/did_sim_coverage.md): on the slow test's simulated design
 (effects ~1 outcome sd growing 0.25-0.75 per period) the simple ATT's 95 % interval covers 0.89
