@@ -102,7 +102,6 @@ DOCUMENTED_PRIORS: dict[str, float] = {
     "s_pi": 0.25,
 }
 MANY_GROUPS, FEW_GROUPS = 10, 5  # documented thresholds: HN at >= 10 groups, Gamma at 5-9
-MIN_GROUPS_LEARNT = FEW_GROUPS
 
 # --------------------------------------------------------------------------- numpy kernels
 
@@ -356,7 +355,7 @@ def did_variant(dataset: str, y_std: np.ndarray) -> str:
     """The parametrisation ``bayesres did`` (``centring="auto"``) picks for outcome ``y_std`` on
     the dataset's design: the same pilot and rules (``did._centring``), e.g. "cells=nc rw=nc
     psi=c" (c: centred, nc: non-centred)."""
-    from bayesres.did._centring import centre_tier_terms, choose_centring, pilot_scales
+    from bayesres.did._centring import choose_forms, pilot_scales
     from bayesres.did.bayes import _n_groups
 
     d, s = did_sbc_design(dataset), _structure(dataset)
@@ -365,13 +364,17 @@ def did_variant(dataset: str, y_std: np.ndarray) -> str:
     pilot = pilot_scales(
         np.asarray(y_std, float), s.u, s.t, s.k, treated, s.cell, d.cells, shocks, s.x
     )
-    att_prior = d.option("att_prior")
-    cells, rw = choose_centring("auto", pilot, att_prior, int(d.cells["event"].max()) + 1)
-    learnt = s.n_tiers > 1 and _n_groups(d.obs, "tier") >= MIN_GROUPS_LEARNT
-    psi = centre_tier_terms("auto", pilot, att_prior, learnt=learnt)
+    forms = choose_forms(
+        "auto",
+        pilot,
+        d.option("att_prior"),
+        cells=d.cells,
+        n_tiers=s.n_tiers,
+        n_tier_groups=_n_groups(d.obs, "tier"),
+    )
     return " ".join(
-        f"{name}={'c' if flag else 'nc'}"
-        for name, flag in zip(("cells", "rw", "psi"), (cells, rw, psi), strict=True)
+        f"{name}={'c' if forms[opt] else 'nc'}"
+        for name, opt in zip(("cells", "rw", "psi"), CENTRING_OPTIONS, strict=True)
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "MIN_GROUPS_LEARNT_SCALE",
     "centre_tier_terms",
     "choose_centring",
+    "choose_forms",
     "pilot_scales",
 ]
 
@@ -234,3 +235,27 @@ def centre_tier_terms(
         return centring == "centred"
     s_psi, se = pilot.get("s_psi", np.nan), pilot.get("se_psi", np.nan)
     return bool(np.isfinite(s_psi) and np.isfinite(se) and s_psi > CENTRE_RATIO * se)
+
+
+def choose_forms(
+    centring: str,
+    pilot: Mapping[str, float],
+    att_prior: str,
+    *,
+    cells: pd.DataFrame,
+    n_tiers: int,
+    n_tier_groups: int,
+) -> dict[str, bool]:
+    """The three choices ``did_design`` records (``centre_cells``, ``centre_rw``,
+    ``centre_psi``) from one pilot (:func:`pilot_scales`); the SBC adapters call it too, so a
+    simulated data set is fitted in the form the analysis would pick. ``n_tier_groups``: tiers
+    with two or more treated units (their scale is learnt from >= MIN_GROUPS_LEARNT_SCALE)."""
+    centre_cells, centre_rw = choose_centring(
+        centring, pilot, att_prior, int(cells["event"].max()) + 1
+    )
+    learnt = n_tiers > 1 and n_tier_groups >= MIN_GROUPS_LEARNT_SCALE
+    return {
+        "centre_cells": centre_cells,
+        "centre_rw": centre_rw,
+        "centre_psi": centre_tier_terms(centring, pilot, att_prior, learnt=learnt),
+    }

@@ -144,12 +144,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesres.did._centring import (
-    MIN_GROUPS_LEARNT_SCALE,
-    centre_tier_terms,
-    choose_centring,
-    pilot_scales,
-)
+from bayesres.did._centring import MIN_GROUPS_LEARNT_SCALE, choose_forms, pilot_scales
 from bayesres.errors import SpecError
 from bayesres.validate import Panel
 
@@ -434,14 +429,13 @@ def did_design(
         [tiers.index(k) for k in shock_tiers] if shocks else [],
         qs,
     )
-    centre_cells, centre_rw = choose_centring(
-        centring, pilot, att_prior, int(cells["event"].max()) + 1
-    )
-    centre_psi = centre_tier_terms(
+    forms = choose_forms(
         centring,
         pilot,
         att_prior,
-        learnt=len(tiers) > 1 and _n_groups(obs, "tier") >= MIN_GROUPS_LEARNT_SCALE,
+        cells=cells,
+        n_tiers=len(tiers),
+        n_tier_groups=_n_groups(obs, "tier"),
     )
     # the cell / lead codes are structural; ship the treatment pattern per observation
     options = (
@@ -451,9 +445,7 @@ def did_design(
         ("ar1", bool(ar1)),
         ("tier_year_shocks", shocks),
         ("shock_tiers", shock_tiers if shocks else ()),
-        ("centre_cells", centre_cells),
-        ("centre_rw", centre_rw),
-        ("centre_psi", centre_psi),
+        *forms.items(),  # centre_cells, centre_rw, centre_psi
         ("priors", tuple(sorted(pri.items()))),
     )
     obs_out = obs.assign(cell=obs_cell, lead=obs_lead, y=y)
