@@ -148,10 +148,11 @@ def _tier_spread(
     without the first tier) and ``clusters`` their units. The least-squares tier coefficients
     get a cluster-robust (by unit) covariance: a unit's residuals share the error of its
     imputed unit effect, so the cells of one tier are not independent (treating them so put
-    pure noise at 3.4 standard errors on the ecommerce_panel design). They are taken onto the
-    model's coordinates z = B'(t - w't) (B: orthonormal basis of {x: w'x = 0}, w: treated share
-    per tier, ``bayes._weighted_basis``), where z ~ N(0, s_psi^2 I); then s_psi^2 = |z|^2 /
-    (K - 1) - se_psi^2 with se_psi^2 = trace Cov(z) / (K - 1).
+    pure noise at 3.4 standard errors on the ecommerce_panel design). The model's tier terms
+    are psi = B z, z ~ N(0, s_psi^2 I_{K-1}), B an orthonormal basis of {x: w'x = 0} (w: treated
+    share per tier, ``bayes._weighted_basis``). The estimate psi = (I - 1 w') t lies in that
+    space, so |z|^2 = |psi|^2 and trace Cov(z) = trace Cov(psi), and no basis is needed:
+    s_psi^2 = |psi|^2 / (K - 1) - se_psi^2 with se_psi^2 = trace Cov(psi) / (K - 1).
     """
     k_idx = cells["k_idx"].to_numpy()
     n_tiers = int(k_idx.max()) + 1
@@ -172,12 +173,10 @@ def _tier_spread(
     c_t = np.zeros((n_tiers, n_tiers))
     c_t[1:, 1:] = cov[n_before:, n_before:]
     w = np.bincount(k_idx, weights=cells["n"].to_numpy(float), minlength=n_tiers)
-    w = w / w.sum()
-    q, _ = np.linalg.qr(np.hstack([w.reshape(-1, 1), np.eye(n_tiers)]), mode="complete")
-    proj = q[:, 1:n_tiers].T @ (np.eye(n_tiers) - np.outer(np.ones(n_tiers), w))
-    z = proj @ t_hat
-    se2 = float(np.trace(proj @ c_t @ proj.T)) / (n_tiers - 1)
-    s2 = max(float(z @ z) / (n_tiers - 1) - se2, 0.0)
+    centre = np.eye(n_tiers) - np.outer(np.ones(n_tiers), w / w.sum())
+    psi = centre @ t_hat
+    se2 = float(np.trace(centre @ c_t @ centre.T)) / (n_tiers - 1)
+    s2 = max(float(psi @ psi) / (n_tiers - 1) - se2, 0.0)
     return dict(s_psi=float(np.sqrt(s2)), se_psi=float(np.sqrt(se2)))
 
 
