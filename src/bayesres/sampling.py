@@ -134,6 +134,11 @@ def fit(
     ``extend=True``: a fit without divergences that misses the R-hat / ESS gates is sampled once
     more with twice the draws (same seed, the last target_accept): the usual remedy when the
     chains are fine but too short. Opt-in, so that studies of many fits keep a fixed length.
+    With nutpie the chains are not started again: each attempt runs towards twice the draws,
+    pauses when every chain has ``draws`` (:class:`_Held`), is gated on those, and goes on only
+    if the extension is needed. A chain's first n draws do not depend on how many follow, so the
+    result is the one a second run with twice the draws would give, without its warm-up and its
+    first half sampled twice.
     """
     if settings.sampler not in SAMPLERS:
         raise SpecError(
@@ -146,7 +151,28 @@ def fit(
         ladder = ladder[:1]
     seconds: dict[str, float] = {}
     result: FitResult | None = None
+    held: list[_Held] = []  # the last attempt's paused sampler, when it can go on (nutpie)
+
+    def gated(idata: Any, ta: float, attempt: int) -> FitResult:
+        if attach_data and data is None:
+            _attach_data(idata, model)
+        # derived quantities are gated with R-hat / ESS; without those checks they are not needed
+        extra = derived(idata) if derived is not None and convergence else None
+        report = check_gates(idata, var_names=gate_vars, derived=extra, convergence=convergence)
+        report.target_accept = ta
+        return FitResult(
+            idata=idata,
+            report=report,
+            seconds=seconds,
+            target_accept=ta,
+            attempts=attempt,
+            divergences_first=result.divergences_first if result else report.divergences,
+        )
+
     for attempt, ta in enumerate(ladder, start=1):
+        for h in held:
+            h.drop()
+        held.clear()
         t0 = time.perf_counter()
         idata = _sample_once(
             model,
@@ -156,6 +182,7 @@ def fit(
             target_accept=ta,
             seconds=seconds,
             light=light,
+            hold=held if extend else None,
         )
         seconds["sample"] = (
             seconds.get("sample", 0.0)
@@ -163,24 +190,20 @@ def fit(
             - t0
             - seconds.get("_compile_this", 0.0)
         )
-        if attach_data and data is None:
-            _attach_data(idata, model)
-        # derived quantities are gated with R-hat / ESS; without those checks they are not needed
-        extra = derived(idata) if derived is not None and convergence else None
-        report = check_gates(idata, var_names=gate_vars, derived=extra, convergence=convergence)
-        report.target_accept = ta
-        result = FitResult(
-            idata=idata,
-            report=report,
-            seconds=seconds,
-            target_accept=ta,
-            attempts=attempt,
-            divergences_first=result.divergences_first if result else report.divergences,
-        )
-        if report.divergences == 0:
+        result = gated(idata, ta, attempt)
+        if result.report.divergences == 0:
             break
     seconds.pop("_compile_this", None)
     assert result is not None
+    if held and _only_short(result.report):
+        t0 = time.perf_counter()
+        idata = held.pop().finish()
+        seconds["sample"] = seconds.get("sample", 0.0) + time.perf_counter() - t0
+        again = gated(idata, result.target_accept, result.attempts + 1)
+        again.report.extended = True
+        return again
+    for h in held:
+        h.drop()
     if extend and _only_short(result.report):
         from dataclasses import replace
 
@@ -209,10 +232,11 @@ def fit(
 LIGHT_STATS = ("diverging", "energy")
 
 
-def trace_to_tree(raw: Any, compiled: Any) -> Any:
+def trace_to_tree(raw: Any, compiled: Any, *, draws: int | None = None) -> Any:
     """nutpie's raw Arrow trace as a DataTree with ``posterior`` (every stored variable but
     nutpie's unconstrained copies, dims and coords as nutpie names them) and ``sample_stats``
-    (:data:`LIGHT_STATS`), warm-up rows dropped: what gates and pooled refits read."""
+    (:data:`LIGHT_STATS`), warm-up rows dropped: what gates and pooled refits read. ``draws``:
+    the first that many draws of each chain (chains of a paused run differ in length)."""
     import pyarrow
     import xarray as xr
 
@@ -235,7 +259,7 @@ def trace_to_tree(raw: Any, compiled: Any) -> Any:
                 if hasattr(col, "flatten"):
                     col = col.flatten()
                 arr = np.asarray(col.to_numpy(zero_copy_only=False))
-                per_chain.append(arr.reshape(len(rows), *shape)[rows])
+                per_chain.append(arr.reshape(len(rows), *shape)[rows][:draws])
             if not dims and shape:
                 dims = [f"{name}_dim_{i}" for i in range(len(shape))]
             out[name] = (("chain", "draw", *dims), np.stack(per_chain))
@@ -256,6 +280,87 @@ def trace_to_tree(raw: Any, compiled: Any) -> Any:
     return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
 
 
+class _Held:
+    """A nutpie run towards twice ``settings.draws`` that pauses once every chain has
+    ``settings.draws`` draws (:meth:`first`), then either goes on (:meth:`finish`) or is
+    dropped. All chains run at once (one thread each), so that they reach the pause together;
+    each chain keeps its seed, so its draws are those of a run with its own length."""
+
+    POLL_S = 0.2
+
+    def __init__(self, sampler: Any, compiled: Any, draws: int, light: bool) -> None:
+        import threading
+
+        self.sampler, self.compiled, self.draws, self.light = sampler, compiled, draws, light
+        self.reached = threading.Event()
+        self.full: Any = None  # the whole run, when it ended before the pause
+
+    @classmethod
+    def start(
+        cls, compiled: Any, *, settings: SamplerSettings, target_accept: float, light: bool
+    ) -> _Held:
+        import nutpie
+
+        target = settings.tune + settings.draws
+        box: list[_Held] = []
+
+        def progress(chains: Sequence[Any]) -> None:  # called from nutpie's progress thread
+            if box and all(c.finished_draws >= target for c in chains):
+                box[0].reached.set()
+
+        sampler = nutpie.sample(
+            compiled,
+            draws=2 * settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=max(settings.cores, settings.chains),
+            seed=settings.seed,
+            target_accept=target_accept,
+            save_warmup=False,
+            progress_bar=settings.progress,
+            adaptation=settings.adaptation,
+            return_raw_trace=light,
+            blocking=False,
+            progress_callback=progress,
+        )
+        box.append(cls(sampler, compiled, settings.draws, light))
+        return box[0]
+
+    def _finished(self) -> bool:
+        try:
+            return bool(self.sampler.is_finished)
+        except TimeoutError:  # nutpie's answer while the chains still run
+            return False
+
+    def first(self) -> Any:
+        """The first ``draws`` of every chain, the run paused."""
+        while not self.reached.wait(self.POLL_S):
+            if self._finished():  # done (or failed: wait() raises the chains' error)
+                break
+        if self._finished():
+            self.full = self._tree(self.sampler.wait())
+            return self.full.isel(draw=slice(0, self.draws), missing_dims="ignore")
+        self.sampler.pause()
+        trace = self.sampler.inspect()  # chains differ in length: shorter ones are NaN-padded
+        if self.light:
+            return trace_to_tree(trace, self.compiled, draws=self.draws)
+        return trace.isel(draw=slice(0, self.draws), missing_dims="ignore")
+
+    def finish(self) -> Any:
+        """The run taken to twice the draws."""
+        if self.full is None:
+            self.sampler.resume()  # wait() does not resume a paused run (nutpie 0.16)
+            self.full = self._tree(self.sampler.wait())
+        return self.full
+
+    def drop(self) -> None:
+        if self.full is None:
+            self.sampler.cancel()
+
+    def _tree(self, trace: Any) -> Any:
+        return trace_to_tree(trace, self.compiled) if self.light else trace
+
+
 def _only_short(report: GateReport) -> bool:
     """Failed on R-hat or ESS only (no divergences, E-BFMI fine): longer chains are the remedy."""
     if report.passed or report.divergences:
@@ -272,7 +377,10 @@ def _sample_once(
     target_accept: float,
     seconds: dict[str, float],
     light: bool = False,
+    hold: list[_Held] | None = None,
 ) -> Any:
+    """One sampling run. ``hold`` (a list, nutpie only): run towards twice the draws, return the
+    first ``settings.draws`` per chain and leave the paused run in ``hold`` (:class:`_Held`)."""
     seconds["_compile_this"] = 0.0
     if settings.sampler == "nutpie":
         import nutpie
@@ -294,6 +402,10 @@ def _sample_once(
         dt = time.perf_counter() - t0
         seconds["compile"] = seconds.get("compile", 0.0) + dt
         seconds["_compile_this"] = dt
+        if hold is not None:
+            run = _Held.start(compiled, settings=settings, target_accept=target_accept, light=light)
+            hold.append(run)
+            return run.first()
         trace = nutpie.sample(
             compiled,
             draws=settings.draws,

@@ -1,12 +1,17 @@
 """``extend``: a fit that misses only R-hat / ESS is sampled once more with twice the draws.
 
-Checked without sampling: the sampler and the gate check are replaced by fakes. The remedy is
-opt-in (studies of many fits keep their fixed length) and never applies to divergences (the
+The ladder logic is checked without sampling (the sampler and the gate check are replaced by
+fakes); nutpie's paused-and-continued run is checked against nutpie itself: a fit that passes at
+``draws`` has the draws of a plain run of that length, and an extended one those of a plain run
+with twice the draws (same seed). The remedy is opt-in (studies of many fits keep their fixed length) and never applies to divergences (the
 target_accept ladder handles those) or to a low E-BFMI (longer chains do not fix the geometry).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 import bayesres.sampling as sampling
@@ -18,7 +23,7 @@ def _fake(monkeypatch, verdicts):
     """Fake sampler recording (draws, target_accept); gates return ``verdicts`` in turn."""
     calls: list[tuple[int, float]] = []
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False, hold=None):
         calls.append((settings.draws, target_accept))
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
@@ -114,3 +119,99 @@ def test_fit_did_reuse_returns_the_identical_earlier_fit(monkeypatch):
     bayes.fit_did(panel(2), settings=s0, reuse=True)  # other data, same structure
     bayes.fit_did(p1, settings=s0)  # reuse off
     assert runs == [0, 1, 0, 0]
+
+
+def _first_verdict(monkeypatch, verdict):
+    """The real gate check, except that its first verdict is forced: ``"short"`` (R-hat / ESS
+    missed, no divergences, E-BFMI fine: what sends a fit on to twice the draws) or ``"pass"``.
+    Returns the number of draws per chain each check saw."""
+    real, calls = sampling.check_gates, []
+
+    def gates(idata, **kw):
+        rep = real(idata, **kw)
+        calls.append(int(idata["posterior"].sizes["draw"]))
+        if len(calls) == 1:
+            rep.passed, rep.divergences, rep.bfmi_min = verdict == "pass", 0, 1.0
+            rep.messages = [] if verdict == "pass" else ["R-hat 1.020 >= 1.01 (forced)"]
+        return rep
+
+    monkeypatch.setattr(sampling, "check_gates", gates)
+    return calls
+
+
+def _same_draws(a, b):
+    for group in ("posterior", "sample_stats"):
+        da, db = a[group].to_dataset(), b[group].to_dataset()
+        assert set(da.data_vars) == set(db.data_vars)
+        for v in da.data_vars:
+            assert da[v].dims == db[v].dims
+            np.testing.assert_array_equal(da[v].values, db[v].values)
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_nutpie_paused_run_gives_the_plain_runs_draws(monkeypatch, light):
+    """Reference: nutpie's own blocking runs of 40 and of 80 draws with the same seed."""
+    from bayesres.sampling import clear_compile_cache
+    from nutpie_models import _data
+    from nutpie_models import _model as small_model
+
+    clear_compile_cache()
+    m = small_model(*_data())
+    s = SamplerSettings(draws=40, tune=60, chains=3, cores=1, seed=11, target_accept=0.99)
+    kw = dict(key="extend-toy", retry=False, attach_data=False, light=light)
+    plain = sampling.fit(m, settings=s, **kw)
+    twice = sampling.fit(m, settings=replace(s, draws=80), **kw)
+
+    calls = _first_verdict(monkeypatch, "pass")
+    passed = sampling.fit(m, settings=s, extend=True, **kw)
+    assert calls == [40] and not passed.report.extended and passed.attempts == 1
+    _same_draws(passed.idata, plain.idata)
+
+    calls = _first_verdict(monkeypatch, "short")
+    longer = sampling.fit(m, settings=s, extend=True, **kw)
+    assert calls == [40, 80]
+    assert longer.report.extended and longer.attempts == 2
+    _same_draws(longer.idata, twice.idata)
+
+
+def _slow_model():
+    """Slow enough per draw (20,000 observations) that nutpie's progress report, every 0.1 s,
+    sees the chains reach ``draws`` before they finish: the pause-and-resume path."""
+    import pymc as pm
+
+    y = np.random.default_rng(0).normal(size=20_000)
+    with pm.Model(coords={"k": range(50)}) as m:
+        mu = pm.Normal("mu")
+        z = pm.Normal("z", dims="k")
+        pm.Normal("y", mu + 0.01 * z.sum(), pm.HalfNormal("s"), observed=y)
+    return m
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_nutpie_run_paused_midway_and_resumed_gives_the_plain_runs_draws(monkeypatch, light):
+    from bayesres.sampling import clear_compile_cache
+
+    clear_compile_cache()
+    m = _slow_model()
+    s = SamplerSettings(draws=300, tune=200, chains=4, cores=2, seed=2)
+    kw = dict(key="extend-slow", retry=False, attach_data=False, light=light, convergence=False)
+    plain = sampling.fit(m, settings=s, **kw)
+    twice = sampling.fit(m, settings=replace(s, draws=600), **kw)
+    paused: list[bool] = []
+    first = sampling._Held.first
+
+    def spy(self):
+        out = first(self)
+        paused.append(self.full is None)  # None: stopped at `draws`, not run to the end
+        return out
+
+    monkeypatch.setattr(sampling._Held, "first", spy)
+    calls = _first_verdict(monkeypatch, "pass")
+    passed = sampling.fit(m, settings=s, extend=True, **kw)
+    assert calls == [300] and not passed.report.extended
+    _same_draws(passed.idata, plain.idata)
+    calls = _first_verdict(monkeypatch, "short")
+    longer = sampling.fit(m, settings=s, extend=True, **kw)
+    assert calls == [300, 600] and longer.report.extended
+    _same_draws(longer.idata, twice.idata)
+    assert paused == [True, True]

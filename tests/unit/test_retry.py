@@ -30,7 +30,7 @@ def diverging(monkeypatch):
     """sampling.fit with a fake sampler whose every attempt has 3 divergences."""
     attempts: list[float] = []
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False, hold=None):
         attempts.append(target_accept)
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
@@ -55,7 +55,7 @@ def test_fit_keeps_the_first_attempts_divergences(monkeypatch):
     # first attempt 5 divergences, second clean: the result is the second, the 5 are kept
     counts = iter([5, 0])
 
-    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False):
+    def sample_once(model, *, settings, key, data, target_accept, seconds, light=False, hold=None):
         seconds["_compile_this"] = 0.0
         return {"posterior": None}
 

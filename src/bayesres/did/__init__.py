@@ -322,7 +322,7 @@ def run(
     if fitres.report.extended:
         notes.append(
             f"R-hat / ESS missed with {settings.draws} draws per chain (no divergences): "
-            f"sampled again with {2 * settings.draws}."
+            f"the chains were run on to {2 * settings.draws}."
         )
     if "idata" not in last:  # gated() not called: an identical fit earlier in this process
         notes.append(

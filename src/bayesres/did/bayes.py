@@ -727,8 +727,8 @@ def fit_did(
     ``reuse=True`` returns the earlier fit of this process when structure, data, sampler settings
     (seed included) and retry are all equal, instead of drawing the same numbers again: a
     not-yet-treated variant changes only the frequentist twins (the last few such fits are kept).
-    ``extend``: see :func:`bayesres.sampling.fit` (twice the draws once when only R-hat / ESS
-    fail). Returns ``(FitResult, DidDesign)``.
+    ``extend``: see :func:`bayesres.sampling.fit` (chains run on to twice the draws once when
+    only R-hat / ESS fail). Returns ``(FitResult, DidDesign)``.
     """
     from bayesres import sampling
 

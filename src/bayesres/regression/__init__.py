@@ -252,7 +252,7 @@ def run(
         if r.report.extended:
             notes.append(
                 f"{v}: R-hat / ESS missed with {settings.draws} draws per chain (no "
-                f"divergences): sampled again with {2 * settings.draws}."
+                f"divergences): the chains were run on to {2 * settings.draws}."
             )
     raws = {k: bayes.raw_draws(r.idata, tdata) for k, (_, r) in fits.items()}
     label = f"Bayes {{}} ({likelihood})"
