@@ -20,10 +20,15 @@ splits) go on a shared queue that both processes draw from once their own work i
 variant marked ``with_main`` (not-yet-treated controls, which reuses did_003's Bayesian fit)
 stays with its main analysis. Each analysis's numbers do not depend on ``jobs`` or on which
 process ran it beyond the last-bit differences between processes (MCMC draws are seeded per fit).
+The queue hands out the variants that took longest in this machine's last run first
+(:func:`longest_first`, seconds kept in the user cache beside the compiled models), so that the
+two processes finish together; a first run keeps spec order.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import time
 import warnings
@@ -268,6 +273,56 @@ def shared_variants(
     ]
 
 
+SECONDS_FILE = "replicate-seconds.json"
+
+
+def _seconds_path() -> Path:
+    from bayesres.perf import cache_dir
+
+    return cache_dir() / SECONDS_FILE
+
+
+def last_seconds(*, quick: bool = False) -> dict[str, float]:
+    """Seconds per analysis folder in this machine's last replicate (full or ``quick``); empty
+    when there was none or the file cannot be read (it is only a scheduling hint)."""
+    try:
+        data = json.loads(_seconds_path().read_text())
+        got = data.get("quick" if quick else "full", {})
+        return {str(k): float(v) for k, v in got.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def record_seconds(runs: Sequence[SpecRun], *, quick: bool = False) -> None:
+    """Keep each finished analysis's seconds for :func:`last_seconds` (best effort, atomic)."""
+    from bayesres.io import atomic_write_text
+
+    path = _seconds_path()
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    mode = "quick" if quick else "full"
+    kept = data.get(mode) if isinstance(data.get(mode), dict) else {}
+    data[mode] = kept | {r.folder: round(float(r.seconds), 2) for r in runs if r.ok}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True))
+    except OSError:
+        pass
+
+
+def longest_first(
+    shared: Sequence[tuple[str, str]], seconds: dict[str, float]
+) -> list[tuple[str, str]]:
+    """The shared (spec, variant) pairs, longest in ``seconds`` first: with two processes drawing
+    from one queue, longest-first is the classic rule that keeps one from finishing long after
+    the other. Pairs never timed come first, in spec order."""
+    return sorted(shared, key=lambda item: -seconds.get(f"{item[0]}_{item[1]}", math.inf))
+
+
 def _drain(
     work: Any, specs: dict[str, Spec], *, out: Path, quick: bool, seed: int, on_step: Any
 ) -> list[tuple[str, list[SpecRun]]]:
@@ -410,6 +465,7 @@ def replicate(
         if len(rep.runs) != n_total:  # every planned analysis must reach the report
             raise RuntimeError(f"replicate ran {n_total} analyses but collected {len(rep.runs)}")
     rep.seconds = time.perf_counter() - t0
+    record_seconds(rep.runs, quick=quick)
     from bayesres.report import render_replication_report
 
     render_replication_report(rep)
@@ -480,7 +536,7 @@ def _run_parallel(
     pumper = threading.Thread(target=pump, daemon=True)
     pumper.start()
     by_spec: dict[str, list[SpecRun]] = {}
-    shared = shared_variants(chains, quick=quick)
+    shared = longest_first(shared_variants(chains, quick=quick), last_seconds(quick=quick))
     work = manager.Queue()
     for item in shared:
         work.put(item)

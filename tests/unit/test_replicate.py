@@ -36,6 +36,16 @@ def fakes(monkeypatch):
     return install
 
 
+@pytest.fixture(autouse=True)
+def _own_seconds_file(tmp_path, monkeypatch):
+    """replicate keeps each analysis's seconds in the user cache: here, a file of this test's."""
+    import bayesres.replicate as rep_mod
+
+    path = tmp_path / "cache" / "replicate-seconds.json"
+    monkeypatch.setattr(rep_mod, "_seconds_path", lambda: path)
+    return path
+
+
 def test_published_mapping_matches_data_published():
     # 001 Table 2 and Table 4; 003 Table 4 col 6 / col 1 and Table 7 (data/published CSVs)
     assert published_value("regression", "slope") == pytest.approx(0.226)
@@ -239,3 +249,33 @@ def test_worker_draws_shared_variants_after_its_chain_and_merge_keeps_spec_order
         "did_003", "did_003_no_controls", "did_003_size", "did_003_notyet", "did_003_central",
         "did_003_resource",
     ]  # fmt: skip
+
+
+def test_shared_queue_hands_out_last_runs_longest_first_untimed_first():
+    from bayesres.replicate import longest_first
+
+    shared = [("d", "a"), ("d", "b"), ("d", "c"), ("d", "e")]
+    assert longest_first(shared, {}) == shared  # a first run: spec order
+    seconds = {"d_a": 30.0, "d_b": 75.5, "d_c": 12.0}
+    assert longest_first(shared, seconds) == [("d", "e"), ("d", "b"), ("d", "a"), ("d", "c")]
+
+
+def test_seconds_are_recorded_per_mode_and_merged(tmp_path, fakes, _own_seconds_file):
+    from bayesres.replicate import last_seconds, record_seconds, replicate
+    from bayesres.spec import SpecRun, load_spec
+
+    assert last_seconds() == {}
+    fakes()
+    rep = replicate(tmp_path / "rep", quick=True, seed=5, progress=False, jobs=1)
+    got = last_seconds(quick=True)
+    assert set(got) == {r.folder for r in rep.runs} and last_seconds() == {}
+    spec = load_spec("did_003")
+    ok = SpecRun(spec=spec, folder="did_003_size", result=object(), seconds=46.44)
+    failed = SpecRun(spec=spec, folder="did_003_central", error="boom", seconds=1.0)
+    record_seconds([ok, failed])
+    assert last_seconds() == {"did_003_size": 46.44}
+    assert last_seconds(quick=True) == got  # the other mode is kept
+    _own_seconds_file.write_text("not json")
+    assert last_seconds() == {}  # a damaged file is only a lost hint
+    record_seconds([ok])
+    assert last_seconds() == {"did_003_size": 46.44}
