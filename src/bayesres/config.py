@@ -19,7 +19,9 @@ TARGET_ACCEPT_LADDER = (0.9, 0.95, 0.99)
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """MCMC settings. ``quick`` shrinks draws for smoke runs."""
+    """MCMC settings. ``quick`` shrinks draws for smoke runs. ``cores``: chains sampled at once,
+    except in fits with ``extend`` (nutpie), which run every chain at once so that they reach
+    the gate check together (``sampling._Held``)."""
 
     draws: int = 1000
     tune: int = 1000

@@ -294,6 +294,7 @@ class _Held:
         self.sampler, self.compiled, self.draws, self.light = sampler, compiled, draws, light
         self.reached = threading.Event()
         self.full: Any = None  # the whole run, when it ended before the pause
+        self.bar: _Bar | None = None
 
     @classmethod
     def start(
@@ -303,8 +304,12 @@ class _Held:
 
         target = settings.tune + settings.draws
         box: list[_Held] = []
+        # nutpie's own bar would count to twice the draws and stop half way when the gates pass
+        bar = _Bar(settings.chains, target) if settings.progress else None
 
         def progress(chains: Sequence[Any]) -> None:  # called from nutpie's progress thread
+            if bar is not None:
+                bar.show([c.finished_draws for c in chains])
             if box and all(c.finished_draws >= target for c in chains):
                 box[0].reached.set()
 
@@ -317,13 +322,14 @@ class _Held:
             seed=settings.seed,
             target_accept=target_accept,
             save_warmup=False,
-            progress_bar=settings.progress,
+            progress_bar=False,
             adaptation=settings.adaptation,
             return_raw_trace=light,
             blocking=False,
             progress_callback=progress,
         )
         box.append(cls(sampler, compiled, settings.draws, light))
+        box[0].bar = bar
         return box[0]
 
     def _finished(self) -> bool:
@@ -339,8 +345,10 @@ class _Held:
                 break
         if self._finished():
             self.full = self._tree(self.sampler.wait())
+            self._stop_bar()
             return self.full.isel(draw=slice(0, self.draws), missing_dims="ignore")
         self.sampler.pause()
+        self._stop_bar()
         trace = self.sampler.inspect()  # chains differ in length: shorter ones are NaN-padded
         if self.light:
             return trace_to_tree(trace, self.compiled, draws=self.draws)
@@ -349,16 +357,59 @@ class _Held:
     def finish(self) -> Any:
         """The run taken to twice the draws."""
         if self.full is None:
+            if self.bar is not None:
+                self.bar.extend(self.draws)
             self.sampler.resume()  # wait() does not resume a paused run (nutpie 0.16)
             self.full = self._tree(self.sampler.wait())
+            self._stop_bar()
         return self.full
 
     def drop(self) -> None:
+        self._stop_bar()
         if self.full is None:
             self.sampler.cancel()
 
+    def _stop_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
     def _tree(self, trace: Any) -> Any:
         return trace_to_tree(trace, self.compiled) if self.light else trace
+
+
+class _Bar:
+    """Progress of a :class:`_Held` run on stderr (rich): draws of all chains towards the gate
+    check, then towards twice the draws if the chains go on."""
+
+    def __init__(self, chains: int, per_chain: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.per_chain, self.done = per_chain, [0] * chains
+        self.progress = Progress(
+            TextColumn("sampling {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} draws"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        )
+        self.task = self.progress.add_task(
+            f"{chains} chains (warm-up included)", total=chains * per_chain
+        )
+        self.progress.start()
+
+    def show(self, finished: Sequence[int]) -> None:
+        self.done = [min(int(f), self.per_chain) for f in finished]
+        self.progress.update(self.task, completed=sum(self.done))
+
+    def extend(self, more: int) -> None:
+        """The chains go on for ``more`` draws each."""
+        self.per_chain += more
+        self.progress.update(self.task, total=len(self.done) * self.per_chain)
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
 
 
 def _only_short(report: GateReport) -> bool:

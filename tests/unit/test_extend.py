@@ -215,3 +215,16 @@ def test_nutpie_run_paused_midway_and_resumed_gives_the_plain_runs_draws(monkeyp
     assert calls == [300, 600] and longer.report.extended
     _same_draws(longer.idata, twice.idata)
     assert paused == [True, True]
+
+
+def test_progress_bar_counts_to_the_gate_check_then_to_twice_the_draws():
+    """A held run draws its own bar (nutpie's would count to twice the draws and stop half way
+    when the gates pass): chains' draws up to tune + draws, then tune + 2 draws if extended."""
+    bar = sampling._Bar(chains=3, per_chain=150)  # tune 100 + draws 50
+    task = bar.progress.tasks[0]
+    bar.show([20, 150, 170])  # a chain that ran ahead counts only up to the gate check
+    assert (task.completed, task.total) == (20 + 150 + 150, 450)
+    bar.extend(50)
+    bar.show([200, 180, 199])
+    assert (task.completed, task.total) == (200 + 180 + 199, 600)
+    bar.stop()
