@@ -36,16 +36,6 @@ def fakes(monkeypatch):
     return install
 
 
-@pytest.fixture(autouse=True)
-def _own_seconds_file(tmp_path, monkeypatch):
-    """replicate keeps each analysis's seconds in the user cache: here, a file of this test's."""
-    import bayesres.replicate as rep_mod
-
-    path = tmp_path / "cache" / "replicate-seconds.json"
-    monkeypatch.setattr(rep_mod, "_seconds_path", lambda: path)
-    return path
-
-
 def test_published_mapping_matches_data_published():
     # 001 Table 2 and Table 4; 003 Table 4 col 6 / col 1 and Table 7 (data/published CSVs)
     assert published_value("regression", "slope") == pytest.approx(0.226)
@@ -260,7 +250,7 @@ def test_shared_queue_hands_out_last_runs_longest_first_untimed_first():
     assert longest_first(shared, seconds) == [("d", "e"), ("d", "b"), ("d", "a"), ("d", "c")]
 
 
-def test_seconds_are_recorded_per_mode_and_merged(tmp_path, fakes, _own_seconds_file):
+def test_seconds_are_recorded_per_mode_and_merged(tmp_path, fakes, seconds_file):
     from bayesres.replicate import last_seconds, record_seconds, replicate
     from bayesres.spec import SpecRun, load_spec
 
@@ -275,7 +265,7 @@ def test_seconds_are_recorded_per_mode_and_merged(tmp_path, fakes, _own_seconds_
     record_seconds([ok, failed])
     assert last_seconds() == {"did_003_size": 46.44}
     assert last_seconds(quick=True) == got  # the other mode is kept
-    _own_seconds_file.write_text("not json")
+    seconds_file.write_text("not json")
     assert last_seconds() == {}  # a damaged file is only a lost hint
     record_seconds([ok])
     assert last_seconds() == {"did_003_size": 46.44}
