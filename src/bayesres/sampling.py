@@ -286,7 +286,7 @@ class _Held:
     dropped. All chains run at once (one thread each), so that they reach the pause together;
     each chain keeps its seed, so its draws are those of a run with its own length."""
 
-    POLL_S = 0.2
+    POLL_S = 0.05  # seconds between checks that the run has not ended before the pause
 
     def __init__(self, sampler: Any, compiled: Any, draws: int, light: bool) -> None:
         import threading
@@ -327,6 +327,7 @@ class _Held:
             return_raw_trace=light,
             blocking=False,
             progress_callback=progress,
+            progress_rate=50,  # ms between reports: how soon the pause follows the last chain
         )
         box.append(cls(sampler, compiled, settings.draws, light))
         box[0].bar = bar
