@@ -121,18 +121,22 @@ def test_fit_did_reuse_returns_the_identical_earlier_fit(monkeypatch):
     assert runs == [0, 1, 0, 0]
 
 
-def _first_verdict(monkeypatch, verdict):
-    """The real gate check, except that its first verdict is forced: ``"short"`` (R-hat / ESS
-    missed, no divergences, E-BFMI fine: what sends a fit on to twice the draws) or ``"pass"``.
-    Returns the number of draws per chain each check saw."""
+def _first_verdict(monkeypatch, *verdicts):
+    """The real gate check, except that its first verdicts are forced: ``"short"`` (R-hat / ESS
+    missed, no divergences, E-BFMI fine: what sends a fit on to twice the draws), ``"pass"`` or
+    ``"diverging"`` (the next target_accept). Returns the draws per chain each check saw."""
     real, calls = sampling.check_gates, []
 
     def gates(idata, **kw):
         rep = real(idata, **kw)
         calls.append(int(idata["posterior"].sizes["draw"]))
-        if len(calls) == 1:
-            rep.passed, rep.divergences, rep.bfmi_min = verdict == "pass", 0, 1.0
-            rep.messages = [] if verdict == "pass" else ["R-hat 1.020 >= 1.01 (forced)"]
+        if len(calls) <= len(verdicts):
+            verdict = verdicts[len(calls) - 1]
+            rep.passed, rep.bfmi_min = verdict == "pass", 1.0
+            rep.divergences = 2 if verdict == "diverging" else 0
+            rep.messages = {"pass": [], "short": ["R-hat 1.020 >= 1.01 (forced)"]}.get(
+                verdict, ["2 divergent transitions (forced)"]
+            )
         return rep
 
     monkeypatch.setattr(sampling, "check_gates", gates)
@@ -228,3 +232,26 @@ def test_progress_bar_counts_to_the_gate_check_then_to_twice_the_draws():
     bar.show([200, 180, 199])
     assert (task.completed, task.total) == (200 + 180 + 199, 600)
     bar.stop()
+
+
+def test_nutpie_held_runs_follow_the_divergence_ladder_then_run_on(monkeypatch):
+    """A diverging attempt's held run is dropped and the next target_accept starts afresh; the
+    extension then runs on that rung's chains. Reference: nutpie's plain run of twice the draws
+    at the second rung, same seed."""
+    from bayesres.sampling import clear_compile_cache
+    from nutpie_models import _data
+    from nutpie_models import _model as small_model
+
+    clear_compile_cache()
+    m = small_model(*_data())
+    s = SamplerSettings(draws=40, tune=60, chains=2, seed=4, target_accept=0.9)
+    kw = dict(key="extend-ladder", attach_data=False)
+    reference = sampling.fit(
+        m, settings=replace(s, draws=80, target_accept=0.95), retry=False, **kw
+    )
+    calls = _first_verdict(monkeypatch, "diverging", "short")
+    res = sampling.fit(m, settings=s, extend=True, **kw)
+    assert calls == [40, 40, 80]
+    assert res.target_accept == 0.95 and res.attempts == 3 and res.report.extended
+    assert res.divergences_first == 2
+    _same_draws(res.idata, reference.idata)
