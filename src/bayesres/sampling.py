@@ -288,10 +288,11 @@ class _Held:
 
     POLL_S = 0.05  # seconds between checks that the run has not ended before the pause
 
-    def __init__(self, sampler: Any, compiled: Any, draws: int, light: bool) -> None:
+    def __init__(self, compiled: Any, draws: int, light: bool) -> None:
         import threading
 
-        self.sampler, self.compiled, self.draws, self.light = sampler, compiled, draws, light
+        self.compiled, self.draws, self.light = compiled, draws, light
+        self.sampler: Any = None  # nutpie's background sampler, set by :meth:`start`
         self.reached = threading.Event()
         self.full: Any = None  # the whole run, when it ended before the pause
         self.bar: _Bar | None = None
@@ -302,18 +303,19 @@ class _Held:
     ) -> _Held:
         import nutpie
 
+        held = cls(compiled, settings.draws, light)
         target = settings.tune + settings.draws
-        box: list[_Held] = []
         # nutpie's own bar would count to twice the draws and stop half way when the gates pass
-        bar = _Bar(settings.chains, target) if settings.progress else None
+        if settings.progress:
+            held.bar = _Bar(settings.chains, target)
 
         def progress(chains: Sequence[Any]) -> None:  # called from nutpie's progress thread
-            if bar is not None:
-                bar.show([c.finished_draws for c in chains])
-            if box and all(c.finished_draws >= target for c in chains):
-                box[0].reached.set()
+            if held.bar is not None:
+                held.bar.show([c.finished_draws for c in chains])
+            if all(c.finished_draws >= target for c in chains):
+                held.reached.set()
 
-        sampler = nutpie.sample(
+        held.sampler = nutpie.sample(
             compiled,
             draws=2 * settings.draws,
             tune=settings.tune,
@@ -329,9 +331,7 @@ class _Held:
             progress_callback=progress,
             progress_rate=50,  # ms between reports: how soon the pause follows the last chain
         )
-        box.append(cls(sampler, compiled, settings.draws, light))
-        box[0].bar = bar
-        return box[0]
+        return held
 
     def _finished(self) -> bool:
         try:
@@ -341,10 +341,9 @@ class _Held:
 
     def first(self) -> Any:
         """The first ``draws`` of every chain, the run paused."""
-        while not self.reached.wait(self.POLL_S):
-            if self._finished():  # done (or failed: wait() raises the chains' error)
-                break
-        if self._finished():
+        while not self.reached.wait(self.POLL_S) and not self._finished():
+            pass
+        if self._finished():  # ended before the pause (or failed: wait() raises its error)
             self.full = self._tree(self.sampler.wait())
             self._stop_bar()
             return self.full.isel(draw=slice(0, self.draws), missing_dims="ignore")
@@ -386,7 +385,7 @@ class _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.per_chain, self.done = per_chain, [0] * chains
+        self.chains, self.per_chain = chains, per_chain
         self.progress = Progress(
             TextColumn("sampling {task.description}"),
             BarColumn(),
@@ -400,13 +399,13 @@ class _Bar:
         self.progress.start()
 
     def show(self, finished: Sequence[int]) -> None:
-        self.done = [min(int(f), self.per_chain) for f in finished]
-        self.progress.update(self.task, completed=sum(self.done))
+        done = sum(min(int(f), self.per_chain) for f in finished)
+        self.progress.update(self.task, completed=done)
 
     def extend(self, more: int) -> None:
         """The chains go on for ``more`` draws each."""
         self.per_chain += more
-        self.progress.update(self.task, total=len(self.done) * self.per_chain)
+        self.progress.update(self.task, total=self.chains * self.per_chain)
         self.progress.start()
 
     def stop(self) -> None:
